@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine with python3 and make:
+#   make demo   - the app on the embedded SQLite database with a realistic demo market
+#   make test   - the test suite (SQLite always; PostgreSQL when reachable, see README)
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Reinstall only when the project's metadata changed since the last install.
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo serve test test-fast lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/market demo
+
+serve: $(STAMP)
+	$(VENV)/bin/market serve
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy src/market
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format src tests benchmarks
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+
+bench: $(STAMP)
+	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-only -p no:randomly
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .benchmarks market.db market.db-wal market.db-shm

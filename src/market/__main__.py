@@ -1,0 +1,5 @@
+"""``python -m market`` runs the command line."""
+
+from market.cli import main
+
+main()

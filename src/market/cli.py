@@ -1,0 +1,150 @@
+"""The ``market`` command line.
+
+Top-level commands live here; each package adds its own through ``market.<package>.cli``,
+a module whose ``COMMANDS`` list holds click commands or groups (``market qr ...``,
+``market merchants ...``). Errors users can fix exit with status 2 and one readable line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from pathlib import Path
+
+import click
+
+import market
+from market.config import Settings, SettingsError, load_settings
+from market.db import DatabaseURLError, migrate, sync_url
+
+__all__ = ["main"]
+
+# Packages that may contribute commands, in the design's order.
+_COMMAND_MODULES = (
+    "market.merchants.cli",
+    "market.payments.cli",
+    "market.reconcile.cli",
+    "market.adoption.cli",
+)
+# Packages that may contribute demo data: each ``populate(settings)`` runs in this order.
+_DEMO_MODULES = ("market.merchants.demo", "market.payments.demo", "market.reconcile.demo", "market.adoption.demo")
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(None, **overrides)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _optional_module(name: str) -> object | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if not (name == missing or name.startswith(missing + ".")):
+            # the module exists but one of its own imports is missing: a real error
+            raise
+        return None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(market.__version__, prog_name="market")
+def main() -> None:
+    """Thoại Giang cashless market: registry, VietQR, reconciliation, adoption.
+
+    Nền tảng chợ không dùng tiền mặt Thoại Giang: sổ tiểu thương, mã VietQR, đối soát, báo cáo.
+
+    Configuration comes from MARKET_* environment variables (see README).
+    """
+    logging.basicConfig(level=os.environ.get("MARKET_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    # Alembic narrates every plugin it loads; users only need our one-line summary.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Create the database or bring it to the newest schema (safe to run again)."""
+    settings = _settings()
+    try:
+        migrate(settings)
+    except DatabaseURLError as exc:
+        raise click.UsageError(str(exc)) from None
+    except Exception as exc:
+        # Alembic and the drivers raise many kinds; the user needs one line saying what failed.
+        reason = getattr(exc, "orig", None) or exc
+        target = sync_url(settings.database_url).render_as_string(hide_password=True)
+        raise click.ClickException(f"cannot upgrade {target}: {reason}") from exc
+    click.echo(f"database is up to date: {sync_url(settings.database_url).render_as_string(hide_password=True)}")
+
+
+def _run_server(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn  # only the server commands need it
+
+    if workers > 1 and settings.is_sqlite:
+        raise click.UsageError("--workers > 1 needs PostgreSQL: the embedded SQLite database has one writer process")
+    click.echo(f"market {market.__version__} serving on http://{host}:{port} (database: {settings.database_url})")
+    uvicorn.run(
+        "market.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        # The app has its own body limit and answers problem+json; keep uvicorn from cutting in first.
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default MARKET_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Port (default MARKET_PORT or 8000).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the app on the configured database."""
+    settings = _settings()
+    _run_server(settings, host or settings.host, port or settings.port, workers)
+
+
+def _fresh_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-serve", is_flag=True, help="Only build the demo database, do not serve it.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Build a fresh demo market in ./market.db and serve it."""
+    path = Path.cwd() / "market.db"
+    url = f"sqlite:///{path}"
+    os.environ["MARKET_DATABASE_URL"] = url  # the server factory reads the environment
+    settings = _settings(database_url=url)
+    _fresh_sqlite(path)
+    migrate(settings)
+    for name in _DEMO_MODULES:
+        module = _optional_module(name)
+        populate = getattr(module, "populate", None)
+        if callable(populate):
+            populate(settings)
+    click.echo(f"demo market ready in {path}")
+    if not no_serve:
+        _run_server(settings, host, port, 1)
+
+
+def _add_package_commands() -> None:
+    for name in _COMMAND_MODULES:
+        module = _optional_module(name)
+        for command in getattr(module, "COMMANDS", []):
+            main.add_command(command)
+
+
+_add_package_commands()

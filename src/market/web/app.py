@@ -1,0 +1,112 @@
+"""The Litestar application factory: ``market.web.app:create_app(settings)``."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import ModuleType
+from typing import Any
+
+import swagger_ui_bundle
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Tag
+from litestar.static_files import create_static_files_router
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import market
+from market.config import Settings, load_settings
+from market.db import create_async_engine_for
+from market.web import routes as routes_package
+from market.web.deps import provide_db_session, provide_engine, provide_settings
+from market.web.problems import exception_handlers
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("market.web")
+
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+SWAGGER_STATIC = "/static/swagger"
+# Inline icon: the default one is fetched from a CDN, which an offline market cannot reach.
+_FAVICON = (
+    "<link rel='icon' type='image/svg+xml' href=\"data:image/svg+xml,"
+    "%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 8 8'%3E%3Crect width='8' height='8' fill='%23fff'/%3E"
+    "%3Cpath d='M0 0h3v3H0zM5 0h3v3H5zM0 5h3v3H0zM4 4h2v2H4zM6 6h2v2H6z' fill='%23b91c1c'/%3E%3C/svg%3E\">"
+)
+
+
+def _route_modules() -> list[ModuleType]:
+    names = sorted(info.name for info in pkgutil.iter_modules(routes_package.__path__))
+    return [importlib.import_module(f"{routes_package.__name__}.{name}") for name in names]
+
+
+@asynccontextmanager
+async def _database(app: Litestar) -> AsyncGenerator[None, None]:
+    """Open the engine at start and dispose of it at shutdown."""
+    settings: Settings = app.state.settings
+    engine = create_async_engine_for(settings)
+    app.state.engine = engine
+    app.state.session_factory = async_sessionmaker[AsyncSession](engine, expire_on_commit=False)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def _openapi() -> OpenAPIConfig:
+    # Swagger UI's files come from a Python package and are served by us: the market office
+    # may be offline, and the default CDN assets would leave a blank page.
+    swagger = SwaggerRenderPlugin(
+        js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js",
+        css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
+        standalone_preset_js_url=f"{SWAGGER_STATIC}/swagger-ui-standalone-preset.js",
+        path="/",
+        favicon=_FAVICON,
+    )
+    return OpenAPIConfig(
+        title="market — Thoại Giang cashless market",
+        version=market.__version__,
+        description="Registry, VietQR, reconciliation and adoption reporting. Errors are application/problem+json.",
+        path="/schema",
+        render_plugins=[swagger],
+        tags=[Tag(name="system", description="Health and documentation")],
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the app for ``settings`` (from ``MARKET_*`` variables when not given)."""
+    settings = settings or load_settings()
+    modules = _route_modules()
+    handlers: list[Any] = [
+        create_static_files_router(path=SWAGGER_STATIC, directories=[swagger_ui_bundle.swagger_ui_path], name="swagger")
+    ]
+    lifespans: list[Lifespan] = [_database]
+    for module in modules:
+        handlers.extend(getattr(module, "ROUTES", []))
+        lifespans.extend(getattr(module, "LIFESPAN", []))
+
+    def _on_app_init(config: AppConfig) -> AppConfig:
+        config.state = State({"settings": settings})
+        return config
+
+    return Litestar(
+        route_handlers=handlers,
+        on_app_init=[_on_app_init],
+        lifespan=lifespans,
+        dependencies={
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "engine": Provide(provide_engine, sync_to_thread=False),
+            "db_session": Provide(provide_db_session),
+        },
+        exception_handlers=exception_handlers,
+        openapi_config=_openapi(),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )

@@ -1,0 +1,75 @@
+"""The design's dependency rule: each package imports only the packages before it.
+
+Order: merchants → payments → reconcile → adoption → web. Shared modules (config, db, errors,
+text) are below all of them and import none of them.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "market"
+ORDER = ["merchants", "payments", "reconcile", "adoption", "web"]
+SHARED = ["config", "db", "errors", "text"]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name == "market" or name.startswith("market.")}
+
+
+def _package_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def _violations(owner: str, allowed: set[str]) -> list[str]:
+    base = SRC / owner
+    single = SRC / f"{owner}.py"
+    files = sorted(base.rglob("*.py")) if base.is_dir() else [single] if single.exists() else []
+    bad = []
+    for path in files:
+        for module in _imports(path):
+            target = _package_of(module)
+            if target is None or target == owner or target in allowed:
+                continue
+            if target in ORDER or target in SHARED or target in {"cli", "migrations"}:
+                bad.append(f"{path.relative_to(SRC)} imports {module}")
+    return bad
+
+
+@pytest.mark.parametrize("index", range(len(ORDER)))
+def test_packages_import_only_earlier_packages(index):
+    owner = ORDER[index]
+    allowed = set(ORDER[:index]) | set(SHARED)
+    assert _violations(owner, allowed) == []
+
+
+@pytest.mark.parametrize("shared", SHARED)
+def test_shared_modules_import_no_package(shared):
+    allowed = set(SHARED) - {shared}
+    assert _violations(shared, allowed) == []
+
+
+def test_matching_core_and_packages_below_web_import_no_litestar():
+    for owner in ORDER[:-1]:
+        for path in (SRC / owner).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                assert not any(n.split(".")[0] == "litestar" for n in names), f"{path} imports litestar"
+
+
+def test_the_rule_is_checked_at_all():
+    # A guard against the walker silently finding nothing: the web app must import earlier packages.
+    assert any(_imports(p) for p in (SRC / "web").rglob("*.py"))
