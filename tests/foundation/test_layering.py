@@ -11,7 +11,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "market"
 ORDER = ["merchants", "payments", "reconcile", "adoption", "web"]
-SHARED = ["config", "db", "errors", "text"]
+SHARED = ["banks", "config", "db", "errors", "text"]
 
 
 def _imports(path: Path) -> set[str]:
