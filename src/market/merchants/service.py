@@ -1,0 +1,367 @@
+"""The registry's operations: register, change, read, list and search stalls; their history.
+
+Functions take a blocking SQLAlchemy ``Connection`` whose transaction the caller owns (the CLI
+opens one; the web layer runs these through ``AsyncConnection.run_sync``), so the API and the
+CSV import share one implementation of every rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from msgspec import UNSET, UnsetType
+from sqlalchemy.engine import Connection
+
+from market.banks import find_bank
+from market.db import utcnow
+from market.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from market.merchants.codes import normalize_stall_code
+from market.merchants.history import Change, diff
+from market.merchants.schemas import (
+    AccountOut,
+    HistoryPage,
+    HolderOut,
+    OnboardingOut,
+    StallData,
+    StallIn,
+    StallOut,
+    StallPage,
+    StallPatch,
+)
+from market.merchants.search import search_clause
+from market.merchants.store import (
+    StoredStall,
+    account_owners,
+    accounts_table,
+    count_stalls,
+    insert_stalls,
+    load_history,
+    load_stalls,
+    stalls,
+    update_stalls,
+)
+from market.merchants.validation import to_input, validate_stall
+from market.merchants.vocab import (
+    ACCOUNT_KINDS,
+    CATEGORIES,
+    FREQUENCIES,
+    NO_CASHLESS_REASONS,
+    ONBOARDING_STATES,
+    STATUSES,
+)
+
+__all__ = [
+    "MAX_PAGE",
+    "ImportPlan",
+    "StallFilter",
+    "all_stalls",
+    "apply_plan",
+    "create_stall",
+    "get_stall",
+    "list_stalls",
+    "onboarding_state",
+    "plan_import",
+    "stall_history",
+    "to_out",
+    "update_stall",
+]
+
+MAX_PAGE = 500
+AccountKey = tuple[str, str]
+
+
+def onboarding_state(data: StallData) -> str:
+    """Where the stall stands on taking QR payments (a code of ``ONBOARDING_STATES``).
+
+    "Taking QR" is a code issued *and displayed* (reporting.md §1.4, indicator (a): acceptance).
+    """
+    if data.qr_displayed:
+        return "qr_displayed"
+    if data.qr_issued_on is not None:
+        return "qr_issued"
+    if data.has_bank_account or data.has_payment_app or data.accounts:
+        return "account_only"
+    return "no_account"
+
+
+def _onboarding_clause(state: str) -> sa.ColumnElement[bool]:
+    # The SQL twin of ``onboarding_state``, so that the database filters.
+    has_account = sa.or_(
+        stalls.c.has_bank_account,
+        stalls.c.has_payment_app,
+        sa.exists().where(accounts_table.c.stall_id == stalls.c.id),
+    )
+    displayed = stalls.c.qr_displayed.is_(True)
+    issued = sa.and_(sa.not_(displayed), stalls.c.qr_issued_on.is_not(None))
+    clauses = {
+        "qr_displayed": displayed,
+        "qr_issued": issued,
+        "account_only": sa.and_(sa.not_(displayed), stalls.c.qr_issued_on.is_(None), has_account),
+        "no_account": sa.and_(sa.not_(displayed), stalls.c.qr_issued_on.is_(None), sa.not_(has_account)),
+    }
+    return clauses[state]
+
+
+def to_out(stored: StoredStall, *, include_national_id: bool = False) -> StallOut:
+    """The API view of a stored stall; the national ID only when asked for."""
+    data = stored.data
+    accounts = []
+    for account in data.accounts:
+        bank = find_bank(account.bank_bin)
+        accounts.append(
+            AccountOut(
+                bank_bin=account.bank_bin,
+                bank_short_name=bank.short_name if bank else account.bank_bin,
+                bank_name=bank.name if bank else account.bank_bin,
+                account_number=account.account_number,
+                holder_name=account.holder_name,
+                kind=account.kind,
+                kind_label=ACCOUNT_KINDS.label(account.kind),
+                is_default=account.is_default,
+            )
+        )
+    state = onboarding_state(data)
+    reason = data.no_cashless_reason
+    return StallOut(
+        code=data.code,
+        zone=data.zone,
+        row=data.row,
+        category=data.category,
+        category_label=CATEGORIES.label(data.category),
+        area_m2=data.area_m2,
+        status=data.status,
+        status_label=STATUSES.label(data.status),
+        status_since=data.status_since,
+        holder=HolderOut(
+            full_name=data.full_name,
+            phone=data.phone,
+            zalo=data.zalo,
+            trading_frequency=data.trading_frequency,
+            trading_frequency_label=FREQUENCIES.label(data.trading_frequency),
+            national_id=data.national_id if include_national_id else UNSET,
+        ),
+        accounts=accounts,
+        onboarding=OnboardingOut(
+            state=state,
+            state_label=ONBOARDING_STATES.label(state),
+            has_bank_account=data.has_bank_account,
+            has_payment_app=data.has_payment_app,
+            qr_issued_on=data.qr_issued_on,
+            qr_displayed=data.qr_displayed,
+            no_cashless_reason=reason,
+            no_cashless_reason_label=NO_CASHLESS_REASONS.label(reason) if reason else None,
+            no_cashless_note=data.no_cashless_note,
+        ),
+        updated_at=stored.updated_at,
+    )
+
+
+def _find(conn: Connection, code: str, *, for_update: bool = False) -> StoredStall:
+    try:
+        canonical = normalize_stall_code(code)
+    except ValueError:
+        canonical = None
+    found = load_stalls(conn, stalls.c.code == canonical, for_update=for_update) if canonical else []
+    if not found:
+        raise NotFoundError(f"Không có sạp {code!r} trong sổ / no stall {code!r} in the registry")
+    return found[0]
+
+
+def get_stall(conn: Connection, code: str, *, include_national_id: bool = False) -> StallOut:
+    """One stall by any spelling of its code ("a12" finds ``A-12``).
+
+    Raises:
+        NotFoundError: no such stall.
+    """
+    return to_out(_find(conn, code), include_national_id=include_national_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StallFilter:
+    """List filters; each given one narrows the list (codes or Vietnamese labels accepted)."""
+
+    zone: str | None = None
+    category: str | None = None
+    status: str | None = None
+    onboarding: str | None = None
+    q: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def _filter_clause(filters: StallFilter) -> sa.ColumnElement[bool] | None:
+    errors: list[FieldError] = []
+    clauses: list[sa.ColumnElement[bool]] = []
+    if filters.zone:
+        clauses.append(stalls.c.zone == filters.zone.strip().upper())
+    for name, vocab, column in (("category", CATEGORIES, stalls.c.category), ("status", STATUSES, stalls.c.status)):
+        value = getattr(filters, name)
+        if value:
+            code = vocab.lookup(value)
+            if code is None:
+                errors.append(FieldError(name, f"giá trị không hợp lệ {value!r}; chọn một trong: {vocab.describe()}"))
+            else:
+                clauses.append(column == code)
+    if filters.onboarding:
+        state = ONBOARDING_STATES.lookup(filters.onboarding)
+        if state is None:
+            errors.append(FieldError("onboarding", f"chọn một trong: {ONBOARDING_STATES.describe()}"))
+        else:
+            clauses.append(_onboarding_clause(state))
+    if filters.q and (match := search_clause(stalls.c.search_text, filters.q)) is not None:
+        clauses.append(match)
+    if not 1 <= filters.limit <= MAX_PAGE:
+        errors.append(FieldError("limit", f"từ 1 đến {MAX_PAGE} / between 1 and {MAX_PAGE}"))
+    if filters.offset < 0:
+        errors.append(FieldError("offset", "không âm / must be >= 0"))
+    if errors:
+        raise InvalidInputError(errors)
+    return sa.and_(*clauses) if clauses else None
+
+
+def list_stalls(conn: Connection, filters: StallFilter, *, include_national_id: bool = False) -> StallPage:
+    """A page of stalls matching ``filters``, ordered by code, with the total count.
+
+    Raises:
+        InvalidInputError: an unknown filter value or a bad page size.
+    """
+    where = _filter_clause(filters)
+    found = load_stalls(conn, where, limit=filters.limit, offset=filters.offset)
+    items = [to_out(s, include_national_id=include_national_id) for s in found]
+    # A short first page already tells the total; otherwise ask the database.
+    total = len(items) if filters.offset == 0 and len(items) < filters.limit else count_stalls(conn, where)
+    return StallPage(items=items, total=total, limit=filters.limit, offset=filters.offset)
+
+
+def _check_accounts_free(conn: Connection, data: StallData) -> None:
+    owners = account_owners(conn, [(a.bank_bin, a.account_number) for a in data.accounts])
+    taken = [f"{number} (sạp {code})" for (_, number), code in owners.items() if code != data.code]
+    if taken:
+        raise ConflictError(
+            f"Tài khoản đã thuộc sạp khác / account already registered to another stall: {', '.join(taken)}"
+        )
+
+
+def create_stall(conn: Connection, stall: StallIn, actor: str) -> StallOut:
+    """Register a new stall.
+
+    Raises:
+        InvalidInputError: bad fields, each named.
+        ConflictError: the stall code, or one of its accounts, is already registered.
+    """
+    data = validate_stall(stall)
+    if load_stalls(conn, stalls.c.code == data.code):
+        raise ConflictError(f"Sạp {data.code} đã có trong sổ / stall {data.code} is already registered")
+    _check_accounts_free(conn, data)
+    try:
+        insert_stalls(conn, [data], actor, utcnow())
+    except sa.exc.IntegrityError:
+        # A concurrent request registered the same code or account between our check and insert.
+        raise ConflictError(f"Sạp {data.code} hoặc tài khoản của sạp vừa được đăng ký / already registered") from None
+    return to_out(_find(conn, data.code))
+
+
+def _patched(base: StallIn, patch: StallPatch) -> StallIn:
+    def given(struct: msgspec.Struct, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        return {
+            name: value
+            for name in struct.__struct_fields__
+            if name not in skip and (value := getattr(struct, name)) is not UNSET
+        }
+
+    fields = given(patch, skip=("holder", "onboarding"))
+    if not isinstance(patch.holder, UnsetType):
+        fields["holder"] = msgspec.structs.replace(base.holder, **given(patch.holder))
+    if not isinstance(patch.onboarding, UnsetType):
+        fields["onboarding"] = msgspec.structs.replace(base.onboarding, **given(patch.onboarding))
+    return msgspec.structs.replace(base, **fields)
+
+
+def update_stall(conn: Connection, code: str, patch: StallPatch, actor: str) -> StallOut:
+    """Change some fields of a stall, recording each change in its history.
+
+    Raises:
+        NotFoundError: no such stall.
+        InvalidInputError: the changed stall breaks a rule; each field named.
+        ConflictError: a new account already belongs to another stall.
+    """
+    stored = _find(conn, code, for_update=True)
+    data = validate_stall(_patched(to_input(stored.data), patch))
+    changes = diff(stored.data, data)
+    if changes:
+        _check_accounts_free(conn, data)
+        try:
+            update_stalls(conn, [(stored.id, data, changes)], actor, utcnow())
+        except sa.exc.IntegrityError:
+            raise ConflictError("Tài khoản vừa được đăng ký cho sạp khác / account just registered elsewhere") from None
+    return to_out(_find(conn, stored.data.code))
+
+
+def stall_history(conn: Connection, code: str, *, limit: int = 100, offset: int = 0) -> HistoryPage:
+    """A stall's changes, newest first.
+
+    Raises:
+        NotFoundError: no such stall.
+        InvalidInputError: a bad page size.
+    """
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise InvalidInputError([FieldError("limit", f"limit 1–{MAX_PAGE}, offset >= 0")])
+    stored = _find(conn, code)
+    items, total = load_history(conn, stored.id, limit, offset)
+    return HistoryPage(stall=stored.data.code, items=items, total=total, limit=limit, offset=offset)
+
+
+def all_stalls(conn: Connection) -> list[StallData]:
+    """Every stall, ordered by code (for export)."""
+    return [stored.data for stored in load_stalls(conn)]
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do: stalls to create, stalls to change (with their diffs), stalls unchanged."""
+
+    creates: list[StallData] = field(default_factory=list)
+    updates: list[tuple[int, StallData, list[Change]]] = field(default_factory=list)
+    unchanged: int = 0
+    # Accounts claimed by a stall of the file but held in the database by a stall the file leaves alone.
+    account_conflicts: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def plan_import(existing: Mapping[str, StoredStall], items: Mapping[str, StallData]) -> ImportPlan:
+    """Compare incoming stalls with the stored ones (both by code): what to create, change, or leave.
+
+    Importing what is already stored plans nothing, so running an import twice changes nothing.
+    """
+    plan = ImportPlan()
+    for code, data in items.items():
+        stored = existing.get(code)
+        if stored is None:
+            plan.creates.append(data)
+        elif changes := diff(stored.data, data):
+            plan.updates.append((stored.id, data, changes))
+        else:
+            plan.unchanged += 1
+    claims: dict[AccountKey, str] = {(a.bank_bin, a.account_number): d.code for d in items.values() for a in d.accounts}
+    held = {
+        (a.bank_bin, a.account_number): s.data.code
+        for s in existing.values()
+        if s.data.code not in items
+        for a in s.data.accounts
+    }
+    plan.account_conflicts = [
+        (claimant, number, held[(bank_bin, number)])
+        for (bank_bin, number), claimant in claims.items()
+        if (bank_bin, number) in held
+    ]
+    return plan
+
+
+def apply_plan(conn: Connection, plan: ImportPlan, actor: str) -> None:
+    """Write an import plan in the caller's transaction (changes first, so freed accounts can move)."""
+    now = utcnow()
+    update_stalls(conn, plan.updates, actor, now)
+    insert_stalls(conn, plan.creates, actor, now)

@@ -1,0 +1,126 @@
+"""The stall registry over HTTP: ``/api/merchants`` (list, register), ``/api/merchants/{stall}`` (read,
+change) and ``/api/merchants/{stall}/history``.
+
+The stall path parameter takes any spelling of the code ("a12" finds ``A-12``). Changes are
+attributed to the ``X-Market-User`` header (default "system"). Rules live in
+``market.merchants.service``; this module only translates HTTP to calls and back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from litestar import get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from market.errors import FieldError, InvalidInputError
+from market.merchants import service
+from market.merchants.schemas import HistoryPage, StallIn, StallOut, StallPage, StallPatch
+
+__all__ = ["ROUTES"]
+
+T = TypeVar("T")
+_TAGS = ["merchants"]
+_MAX_ACTOR = 64
+
+Actor = Annotated[
+    str | None, HeaderParameter(name="X-Market-User", required=False, description="Who makes the change (history)")
+]
+Include = Annotated[
+    str | None,
+    QueryParameter(name="include", required=False, description="`national_id` to include the holder's national ID"),
+]
+
+
+def _actor(header: str | None) -> str:
+    name = (header or "").strip()
+    return name[:_MAX_ACTOR] or "system"
+
+
+def _include_national_id(include: str | None) -> bool:
+    wanted = {part.strip() for part in (include or "").split(",") if part.strip()}
+    unknown = wanted - {"national_id"}
+    if unknown:
+        raise InvalidInputError([FieldError("include", f"unknown value(s) {sorted(unknown)}; allowed: national_id")])
+    return "national_id" in wanted
+
+
+async def _read(db_session: AsyncSession, call: Callable[[Connection], T]) -> T:
+    conn = await db_session.connection()
+    return await conn.run_sync(call)
+
+
+async def _write(db_session: AsyncSession, call: Callable[[Connection], T]) -> T:
+    # Read-then-write: on SQLite take the write lock at BEGIN so that two writers queue instead of
+    # failing on lock upgrade (db.py ``_on_begin``); commit before answering.
+    conn = await db_session.connection(execution_options={"sqlite_immediate": True})
+    result = await conn.run_sync(call)
+    await db_session.commit()
+    return result
+
+
+@get("/api/merchants", tags=_TAGS, summary="List and search stalls")
+async def list_merchants(
+    db_session: NamedDependency[AsyncSession],
+    zone: FromQuery[str | None] = None,
+    category: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+    onboarding: FromQuery[str | None] = None,
+    q: FromQuery[str | None] = None,
+    limit: FromQuery[int] = 50,
+    offset: FromQuery[int] = 0,
+    include: Include = None,
+) -> StallPage:
+    """Stalls filtered by zone, category, status and onboarding state; ``q`` searches code, name and
+    phone without diacritics ("nguyen" finds "Nguyễn"). ``total`` counts all matches."""
+    filters = service.StallFilter(
+        zone=zone, category=category, status=status, onboarding=onboarding, q=q, limit=limit, offset=offset
+    )
+    with_id = _include_national_id(include)
+    return await _read(db_session, lambda c: service.list_stalls(c, filters, include_national_id=with_id))
+
+
+@post("/api/merchants", tags=_TAGS, summary="Register a stall")
+async def create_merchant(
+    db_session: NamedDependency[AsyncSession], data: JSONBody[StallIn], user: Actor = None
+) -> StallOut:
+    """Register a stall with its holder, accounts and onboarding state: 201, 409 for a code or an
+    account already registered, 422 naming each bad field."""
+    actor = _actor(user)
+    return await _write(db_session, lambda c: service.create_stall(c, data, actor))
+
+
+@get("/api/merchants/{stall:str}", tags=_TAGS, summary="One stall")
+async def get_merchant(
+    db_session: NamedDependency[AsyncSession], stall: FromPath[str], include: Include = None
+) -> StallOut:
+    """The stall, by any spelling of its code; 404 when there is none."""
+    with_id = _include_national_id(include)
+    return await _read(db_session, lambda c: service.get_stall(c, stall, include_national_id=with_id))
+
+
+@patch("/api/merchants/{stall:str}", tags=_TAGS, summary="Change a stall")
+async def patch_merchant(
+    db_session: NamedDependency[AsyncSession], stall: FromPath[str], data: JSONBody[StallPatch], user: Actor = None
+) -> StallOut:
+    """Change the fields given (``accounts`` replaces the list); each change goes to the history."""
+    actor = _actor(user)
+    return await _write(db_session, lambda c: service.update_stall(c, stall, data, actor))
+
+
+@get("/api/merchants/{stall:str}/history", tags=_TAGS, summary="A stall's change history")
+async def merchant_history(
+    db_session: NamedDependency[AsyncSession],
+    stall: FromPath[str],
+    limit: FromQuery[int] = 100,
+    offset: FromQuery[int] = 0,
+) -> HistoryPage:
+    """Who changed what and when, newest first."""
+    return await _read(db_session, lambda c: service.stall_history(c, stall, limit=limit, offset=offset))
+
+
+ROUTES = [list_merchants, create_merchant, get_merchant, patch_merchant, merchant_history]
