@@ -37,6 +37,11 @@ _ALIASES = {
     "970432": ("VPB", "VPBank"),
     "970423": ("TPB", "TPBank"),
     "971025": ("MoMo", "Vi MoMo"),
+    "970454": ("BVBank", "Ban Viet", "Viet Capital"),
+    "970449": ("LienVietPostBank", "LienViet", "LPB"),
+    "970406": ("DongA", "DongA Bank", "DAB"),
+    "970414": ("Oceanbank", "OJB"),
+    "970440": ("SSB", "SeABank"),
 }
 
 
@@ -49,7 +54,8 @@ class Bank(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     kind: str
     swift: str | None = None
-    transfer_supported: bool = True
+    # Whether the bank's app can pay by scanning a VietQR; ``None`` where the sources do not say.
+    transfer_supported: bool | None = None
 
 
 def _key(text: str) -> str:
@@ -68,13 +74,13 @@ def _directory() -> tuple[tuple[Bank, ...], dict[str, Bank]]:
             name=item["name"],
             kind=item.get("kind", "bank"),
             swift=item.get("swift_code") or None,
-            transfer_supported=bool(item.get("transferSupported", 1)),
+            transfer_supported=None if item.get("transferSupported") is None else bool(item["transferSupported"]),
         )
         for item in raw["banks"]
     )
     index: dict[str, Bank] = {}
     for bank in banks:
-        for name in (bank.bin, bank.code, bank.short_name, *_ALIASES.get(bank.bin, ())):
+        for name in (bank.bin, bank.code, bank.short_name, *_ALIASES.get(bank.bin, ()), bank.name):
             # The first bank to claim a name keeps it: BINs and codes are unique, aliases are curated.
             index.setdefault(_key(name), bank)
     return banks, index
