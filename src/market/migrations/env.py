@@ -15,6 +15,7 @@ _MODEL_MODULES = (
     "market.merchants.models",
     "market.payments.models",
     "market.reconcile.models",
+    "market.reconcile.ledger",
     "market.adoption.models",
 )
 for _name in _MODEL_MODULES:

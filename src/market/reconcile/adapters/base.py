@@ -1,0 +1,174 @@
+"""What every provider adapter shares: the result type, the typed rejections, and field readers.
+
+An adapter turns one raw request (body bytes + headers) into an :class:`Accepted` or raises a
+:class:`RejectionError` subclass that says why. The web layer maps each rejection to a status
+(forged or stale → 401, malformed → 400, not configured → 503); packages below the web layer
+never speak HTTP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from market.reconcile.notification import Notification
+
+__all__ = [
+    "HEADERS_KEPT",
+    "VIETNAM",
+    "Accepted",
+    "ForgedRequestError",
+    "MalformedRequestError",
+    "NotConfiguredError",
+    "RejectionError",
+    "StaleRequestError",
+    "decode_object",
+    "digest_id",
+    "optional_text",
+    "parse_bank_time",
+    "required_text",
+    "whole_dong",
+]
+
+# Banks and providers write local times without a zone; Vietnam has been UTC+7 without DST since 1975.
+VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
+# Headers journalled beside the raw body: what proves where a delivery came from. Never the
+# ``Authorization`` header: it carries a reusable credential (API key, bearer token).
+HEADERS_KEPT = (
+    "content-type",
+    "user-agent",
+    "x-sepay-timestamp",
+    "x-sepay-signature",
+    "x-casso-signature",
+    "x-market-signature",
+    "x-forwarded-for",
+)
+
+
+class RejectionError(Exception):
+    """The request is not a notification we accept; ``str(rejection)`` says why in one sentence."""
+
+
+class ForgedRequestError(RejectionError):
+    """The signature or credential is missing or wrong."""
+
+
+class StaleRequestError(RejectionError):
+    """The signed timestamp is outside the replay window."""
+
+
+class MalformedRequestError(RejectionError):
+    """The body is not JSON, or not the shape this provider sends."""
+
+
+class NotConfiguredError(RejectionError):
+    """The provider's secret is not set, so nothing from it can be verified (and nothing is accepted)."""
+
+
+class Accepted(msgspec.Struct, frozen=True, kw_only=True):
+    """An authenticated delivery.
+
+    Attributes:
+        notification: the canonical notification, or ``None`` for a provider's test event
+            (sent when the webhook URL is registered; answered 2xx, nothing to reconcile).
+        auth: how the delivery proved itself, for the journal (``hmac-sha256``, ``apikey``, ...).
+        review_reason: why a person must look at it (outgoing transfer, failed status...), if so.
+    """
+
+    notification: Notification | None
+    auth: str
+    review_reason: str | None = None
+
+
+_DECODER = msgspec.json.Decoder()
+
+
+def decode_object(body: bytes) -> dict[str, Any]:
+    """The JSON object in ``body``.
+
+    Raises:
+        MalformedRequestError: the body is not JSON, or is JSON but not an object.
+    """
+    try:
+        value = _DECODER.decode(body)
+    except msgspec.DecodeError as exc:
+        raise MalformedRequestError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise MalformedRequestError("the body must be a JSON object")
+    return value
+
+
+def optional_text(obj: Mapping[str, Any], key: str) -> str | None:
+    """``obj[key]`` as stripped text; ``None`` when absent, null or blank.
+
+    Raises:
+        MalformedRequestError: the value is an object, a list or a boolean.
+    """
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise MalformedRequestError(f"{key} must be a string or a number")
+    text = str(value).strip()
+    return text or None
+
+
+def required_text(obj: Mapping[str, Any], key: str) -> str:
+    """``obj[key]`` as non-empty text.
+
+    Raises:
+        MalformedRequestError: the value is missing, blank or not text/number.
+    """
+    text = optional_text(obj, key)
+    if text is None:
+        raise MalformedRequestError(f"{key} is required")
+    return text
+
+
+def whole_dong(obj: Mapping[str, Any], key: str) -> int:
+    """``obj[key]`` as a whole number of đồng (``25000``, ``25000.0`` and ``"25000"`` all give 25000).
+
+    Raises:
+        MalformedRequestError: missing, not a number, fractional, or zero (a transfer moves money).
+    """
+    value = obj.get(key)
+    if isinstance(value, str):
+        try:
+            value = float(value) if "." in value else int(value)
+        except ValueError:
+            raise MalformedRequestError(f"{key} must be a number of đồng, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MalformedRequestError(f"{key} must be a number of đồng")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise MalformedRequestError(f"{key} must be a whole number of đồng, got {value}")
+        value = int(value)
+    if value == 0:
+        raise MalformedRequestError(f"{key} must not be zero")
+    return value
+
+
+def parse_bank_time(text: str | None, key: str) -> dt.datetime:
+    """A provider's transfer time in UTC: ``YYYY-MM-DD HH:MM:SS`` is Vietnam time, ISO-8601 with a zone is kept.
+
+    Raises:
+        MalformedRequestError: missing or not a date-time.
+    """
+    if not text:
+        raise MalformedRequestError(f"{key} is required")
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise MalformedRequestError(f"{key} must be a date-time like 2025-06-01 09:15:42, got {text!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=VIETNAM)
+    return parsed.astimezone(dt.UTC)
+
+
+def digest_id(*parts: str) -> str:
+    """A stable id for a notification whose provider gave none, so that its retries still dedupe."""
+    return "sha256:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]

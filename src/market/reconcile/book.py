@@ -1,0 +1,155 @@
+"""The open book the matching core reads: what we expect to be paid, and what we already applied.
+
+The driver builds a :class:`Book` from the ledger (open and recently closed intents, the stalls'
+accounts, the idempotency keys, the receipts that may still be reversed, the manual decisions),
+hands it to :func:`market.reconcile.core.match_batch` with one batch of notifications, writes the
+result in one transaction, then calls :meth:`Book.apply` so the next batch sees this one.
+The core only reads a book; :meth:`Book.apply` and :meth:`Book.add_intent` are the only writers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Literal
+
+import msgspec
+
+if TYPE_CHECKING:
+    from market.reconcile.decisions import BatchResult
+
+__all__ = ["Book", "Intent", "ManualDecision", "NotificationKey", "Receipt", "VirtualAccount", "intent_status"]
+
+NotificationKey = tuple[str, str]
+"""``(provider, provider_txn_id)``: a notification's identity, the idempotency key."""
+
+IntentStatus = Literal["open", "partial", "paid", "overpaid", "expired"]
+
+
+class Intent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A sale's dynamic QR: the stall expects ``amount`` đồng carrying ``code`` before ``expires_at``.
+
+    ``paid`` is every đồng credited to it so far, duplicates and excess included (like payOS's
+    ``amountPaid``); a reversal takes its amount back off.
+    """
+
+    code: str
+    stall: str
+    amount: int
+    expires_at: dt.datetime
+    paid: int = 0
+
+
+class VirtualAccount(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A virtual account number: a stall's own (``intent`` None) or one opened for one intent."""
+
+    stall: str
+    intent: str | None = None
+
+
+class ManualDecision(msgspec.Struct, frozen=True, kw_only=True):
+    """A person's resolution of a notification; automation never overrides it.
+
+    Attributes:
+        action: ``intent`` (credit this intent), ``stall`` (a sale of this stall), ``not_ours``.
+        by / why: who decided and their reason (kept for the audit trail).
+    """
+
+    action: Literal["intent", "stall", "not_ours"]
+    by: str
+    why: str
+    stall: str | None = None
+    intent: str | None = None
+
+
+class Receipt(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """An applied incoming transfer whose payer we know, so a later refund to them can be tied to it."""
+
+    key: NotificationKey
+    stall: str
+    amount: int
+    account_number: str | None
+    payer_account: str
+    transferred_at: dt.datetime
+    intent: str | None = None
+    refund_due: int = 0
+    reversed: int = 0
+
+
+def intent_status(intent: Intent, at: dt.datetime) -> IntentStatus:
+    """Where an intent stands at ``at``: unpaid intents past their expiry are ``expired``."""
+    if intent.paid > intent.amount:
+        return "overpaid"
+    if intent.paid == intent.amount:
+        return "paid"
+    if at > intent.expires_at:
+        return "expired"
+    return "partial" if intent.paid else "open"
+
+
+class Book:
+    """Indexes over the open book, built once and updated between batches.
+
+    Args:
+        intents: intents that may still receive money: open ones, and paid or expired ones recent
+            enough that a duplicate or late payment should be recognised (the driver's window).
+        accounts: receiving account number → stall (a stall's own account: its static QR).
+        virtual_accounts: virtual account number → stall and, for per-order VAs, the intent.
+        order_codes: a provider's order code (payOS ``orderCode``) → intent code.
+        applied: keys of every notification already decided (any outcome).
+        bank_references: ``(account_number, bank_reference)`` → key of the notification that
+            carried it: the same credit reported by a second provider is a repeat, not new money.
+        receipts: applied incoming transfers that a refund may still reverse.
+        manual: manual decisions by notification key.
+    """
+
+    def __init__(
+        self,
+        *,
+        intents: Iterable[Intent] = (),
+        accounts: Mapping[str, str] | None = None,
+        virtual_accounts: Mapping[str, VirtualAccount] | None = None,
+        order_codes: Mapping[str, str] | None = None,
+        applied: Iterable[NotificationKey] = (),
+        bank_references: Mapping[tuple[str | None, str], NotificationKey] | None = None,
+        receipts: Iterable[Receipt] = (),
+        manual: Mapping[NotificationKey, ManualDecision] | None = None,
+    ) -> None:
+        self.intents: dict[str, Intent] = {}
+        # (stall, amount) → codes: the fuzzy step's cheap gate ("amount matches", "open for that stall").
+        self.stall_amounts: dict[tuple[str, int], list[str]] = {}
+        self.accounts: dict[str, str] = dict(accounts or {})
+        self.virtual_accounts: dict[str, VirtualAccount] = dict(virtual_accounts or {})
+        self.order_codes: dict[str, str] = dict(order_codes or {})
+        self.applied: set[NotificationKey] = set(applied)
+        self.bank_references: dict[tuple[str | None, str], NotificationKey] = dict(bank_references or {})
+        self.receipts: dict[NotificationKey, Receipt] = {}
+        # (account_number, payer_account) → receipt keys, for tying refunds to receipts.
+        self.receipts_by_payer: dict[tuple[str | None, str], list[NotificationKey]] = {}
+        self.manual: dict[NotificationKey, ManualDecision] = dict(manual or {})
+        for intent in intents:
+            self.add_intent(intent)
+        for receipt in receipts:
+            self._put_receipt(receipt)
+
+    def add_intent(self, intent: Intent) -> None:
+        """Register a new intent (or replace one with the same code)."""
+        if intent.code not in self.intents:
+            self.stall_amounts.setdefault((intent.stall, intent.amount), []).append(intent.code)
+        self.intents[intent.code] = intent
+
+    def _put_receipt(self, receipt: Receipt) -> None:
+        if receipt.key not in self.receipts:
+            self.receipts_by_payer.setdefault((receipt.account_number, receipt.payer_account), []).append(receipt.key)
+        self.receipts[receipt.key] = receipt
+
+    def apply(self, result: BatchResult) -> None:
+        """Fold one batch's result into the book, after the driver has committed it."""
+        # Every key decided, repeats included: a second copy of a repeat is then a repeat for the same
+        # reason whichever batch it falls in (replay must not depend on batch boundaries).
+        self.applied.update([decision.key for decision in result.decisions])
+        self.intents.update(result.intents)
+        self.bank_references.update(result.bank_references)
+        for receipt in result.receipts.values():
+            self._put_receipt(receipt)
+        self.manual.update(result.manual)

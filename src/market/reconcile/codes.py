@@ -1,0 +1,200 @@
+"""Payment-intent reference codes: ``P`` + 7 random symbols + 1 check symbol (9 characters).
+
+Why this shape (``shared/reference/memo-patterns.md`` §2 and §4.1):
+
+* **9 characters** fit every memo limit on the way (payOS leaves 9 to the merchant, VietQR.vn 19,
+  EMV tag 62.08 25), and the code is put **first** in the transfer content so truncation eats the
+  payer's words, not the code.
+* **The alphabet** ``23456789CGHKMNPTV`` (17 symbols) keeps one side of each look-alike pair (no
+  0/O/Q, 1/I/L, 5/S, 2/Z, 8/B, U/V; only 6/G remains, kept to reach a prime) and has **no vowels**.
+  Vowel-free matters in Vietnam: a payer typing the code with the Telex or VNI input method (the
+  phone default) gets letters after a vowel turned into tone marks
+  (``PA5S`` → ``PÁ5``), which folding then silently deletes. Without vowels nothing is combined; the
+  Telex modifier letters D, F, J, R, S, W, X, Z are left out as well. A side effect: names and words
+  almost never look like a code, so a memo rarely has a false candidate window.
+* **The prefix** ``P`` lets the code be found inside noisy memos (banks glue tokens, drop separators,
+  add their own references), and nothing else is needed to find it.
+* **The check symbol** is an ISO 7064-style pure check over the prime field Z/17: with symbol values
+  v₁…v₉ (prefix and check included) and weights wᵢ = 3ⁱ mod 17, a valid code has Σ wᵢ·vᵢ ≡ 0 (mod 17).
+  3 is a primitive root mod 17, so the nine weights are distinct and non-zero. Hence a single
+  substitution changes the sum by wᵢ·(b−a) ≠ 0, and swapping any two symbols (adjacent or not)
+  changes it by (wᵢ−wⱼ)·(b−a) ≠ 0: every single substitution and every transposition is detected.
+  Because the check is linear, the one symbol that repairs a substitution or an omission at a given
+  position can be *solved for*, which is what makes the guarded fuzzy step cheap (:func:`near_codes`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Container
+
+__all__ = [
+    "ALPHABET",
+    "BODY_LENGTH",
+    "CODE_LENGTH",
+    "PREFIX",
+    "is_valid",
+    "near_codes",
+    "new_code",
+    "normalise_code",
+]
+
+ALPHABET = "23456789CGHKMNPTV"
+PREFIX = "P"
+BODY_LENGTH = 7
+CODE_LENGTH = len(PREFIX) + BODY_LENGTH + 1
+_MODULUS = len(ALPHABET)  # 17, a prime: the check is a field equation
+_VALUE = {symbol: index for index, symbol in enumerate(ALPHABET)}
+_WEIGHTS = tuple(pow(3, position, _MODULUS) for position in range(1, CODE_LENGTH + 1))
+_INVERSE = tuple(pow(weight, -1, _MODULUS) for weight in _WEIGHTS)
+_PREFIX_VALUE = _VALUE[PREFIX]
+
+# Separators a human (or a bank) may put inside a code they retype: accepted and dropped.
+_SEPARATORS = str.maketrans("", "", " -._/\t\r\n")
+
+
+def _weighted_sum(values: list[int], first_position: int = 0) -> int:
+    return sum(_WEIGHTS[first_position + i] * value for i, value in enumerate(values)) % _MODULUS
+
+
+def _check_symbol(head: str) -> str:
+    """The symbol that makes ``head`` (prefix + body) a valid code."""
+    partial = _weighted_sum([_VALUE[symbol] for symbol in head])
+    return ALPHABET[(-partial * _INVERSE[CODE_LENGTH - 1]) % _MODULUS]
+
+
+def new_code(taken: Container[str] = (), randbelow: Callable[[int], int] = secrets.randbelow) -> str:
+    """Draw a fresh reference code from a cryptographic random source.
+
+    Args:
+        taken: codes already in use (open or recent intents); a draw that hits one is redrawn.
+            The space is 17⁷ ≈ 410 million, so with 100,000 open intents a redraw happens once in
+            about 4,100 codes.
+        randbelow: the random source; tests pass a seeded one, production keeps ``secrets``.
+
+    Returns:
+        A 9-character code such as ``PCGH5KMN7``.
+    """
+    while True:
+        head = PREFIX + "".join(ALPHABET[randbelow(_MODULUS)] for _ in range(BODY_LENGTH))
+        code = head + _check_symbol(head)
+        if code not in taken:
+            return code
+
+
+def normalise_code(text: str) -> str:
+    """Upper-case ``text`` and drop the separators people type inside codes (``p-cgh 5kmn7`` → ``PCGH5KMN7``)."""
+    return text.translate(_SEPARATORS).upper()
+
+
+def is_valid(code: str) -> bool:
+    """Whether ``code`` (already normalised) has the right shape and a correct check symbol."""
+    if len(code) != CODE_LENGTH or not code.startswith(PREFIX):
+        return False
+    values = [_VALUE.get(symbol, -1) for symbol in code]
+    return -1 not in values and _weighted_sum(values) == 0
+
+
+def near_codes(text: str, start: int) -> list[str]:
+    """Every valid code one edit away from the code that ``text`` may carry at ``start``.
+
+    ``text`` is compacted memo content (upper-case, letters and digits only). "One edit" is one
+    substitution, one adjacent transposition, one omitted symbol or one extra symbol (the
+    Damerau-Levenshtein neighbourhood of radius 1), the prefix included: when ``text[start]`` is not
+    the prefix, only the edits that restore the prefix are tried. Each candidate is a *valid* code
+    (its check holds), so a typo leads to a handful of candidates at most, and the caller still has
+    to find them open in the book. Every edit is checked in constant time: the check is linear, so
+    the weighted sums before and after the edited position are enough (and a substituted or
+    omitted symbol is solved for, not searched). The order is fixed (edit kind, then position); a
+    candidate may repeat, and the unedited window itself may appear (the exact path tried it).
+    """
+    window = text[start : start + CODE_LENGTH + 1]
+    values = [_VALUE.get(symbol, -1) for symbol in window]
+    if window[:1] != PREFIX:
+        return _prefix_repairs(window, values)
+    return [*_substitutions(window, values), *_transpositions(window, values), *_omissions(values), *_extras(values)]
+
+
+def _render(values: list[int]) -> str:
+    return "".join([ALPHABET[value] for value in values])
+
+
+def _substitutions(window: str, values: list[int]) -> list[str]:
+    """One wrong symbol after the prefix: the check equation gives the right one, position by position."""
+    nine = values[:CODE_LENGTH]
+    bad = [i for i, value in enumerate(nine) if value < 0]
+    if len(nine) < CODE_LENGTH or len(bad) > 1:
+        return []
+    total = sum(_WEIGHTS[i] * value for i, value in enumerate(nine) if value >= 0) % _MODULUS
+    found = []
+    for position in bad or range(1, CODE_LENGTH):
+        known = max(nine[position], 0)
+        repaired = (known - total * _INVERSE[position]) % _MODULUS
+        if repaired != nine[position]:
+            found.append(window[:position] + ALPHABET[repaired] + window[position + 1 : CODE_LENGTH])
+    return found
+
+
+def _transpositions(window: str, values: list[int]) -> list[str]:
+    nine = values[:CODE_LENGTH]
+    if len(nine) < CODE_LENGTH or -1 in nine:
+        return []
+    total = _weighted_sum(nine)
+    return [
+        window[:position] + window[position + 1] + window[position] + window[position + 2 : CODE_LENGTH]
+        for position in range(1, CODE_LENGTH - 1)
+        if nine[position] != nine[position + 1]
+        and (total + (_WEIGHTS[position] - _WEIGHTS[position + 1]) * (nine[position + 1] - nine[position])) % _MODULUS
+        == 0
+    ]
+
+
+def _omissions(values: list[int]) -> list[str]:
+    """A symbol was left out: 8 typed symbols, and the missing one solved at each position after the prefix."""
+    eight = values[: CODE_LENGTH - 1]
+    if len(eight) < CODE_LENGTH - 1 or -1 in eight:
+        return []
+    # before[p]: weighted sum of eight[:p] in place; after[p]: of eight[p:] shifted one place right.
+    before = [0] * CODE_LENGTH
+    after = [0] * CODE_LENGTH
+    for i, value in enumerate(eight):
+        before[i + 1] = before[i] + _WEIGHTS[i] * value
+    for i in range(CODE_LENGTH - 2, -1, -1):
+        after[i] = after[i + 1] + _WEIGHTS[i + 1] * eight[i]
+    found = []
+    for position in range(1, CODE_LENGTH):
+        inserted = (-(before[position] + after[position]) * _INVERSE[position]) % _MODULUS
+        found.append(_render([*eight[:position], inserted, *eight[position:]]))
+    return found
+
+
+def _extras(values: list[int]) -> list[str]:
+    """One symbol too many: drop each symbol after the prefix from a 10-symbol window."""
+    ten = values[: CODE_LENGTH + 1]
+    bad = [i for i, value in enumerate(ten) if value < 0]
+    if len(ten) <= CODE_LENGTH or len(bad) > 1:
+        return []
+    # before[p]: weighted sum of ten[:p] in place; after[p]: of ten[p+1:] shifted one place left.
+    before = [0] * (CODE_LENGTH + 2)
+    after = [0] * (CODE_LENGTH + 2)
+    for i in range(CODE_LENGTH):
+        before[i + 1] = before[i] + _WEIGHTS[i] * ten[i]
+    for i in range(CODE_LENGTH, 0, -1):
+        after[i - 1] = after[i] + _WEIGHTS[i - 1] * ten[i]
+    return [
+        _render(ten[:position] + ten[position + 1 :])
+        for position in (bad or range(1, CODE_LENGTH + 1))
+        if position > 0 and (before[position] + after[position]) % _MODULUS == 0
+    ]
+
+
+def _prefix_repairs(window: str, values: list[int]) -> list[str]:
+    """The prefix itself was mistyped, dropped or swapped with the next symbol."""
+    repairs = [[_PREFIX_VALUE, *values[1:CODE_LENGTH]], [_PREFIX_VALUE, *values[: CODE_LENGTH - 1]]]
+    if window[1:2] == PREFIX:
+        repairs.append([values[1], values[0], *values[2:CODE_LENGTH]])
+    return [
+        _render(repaired)
+        for repaired in repairs
+        if len(repaired) == CODE_LENGTH and -1 not in repaired and _weighted_sum(repaired) == 0
+    ]

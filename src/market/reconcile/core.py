@@ -1,0 +1,357 @@
+"""The matching core: a pure function from (book, batch of notifications) to decisions.
+
+No I/O, no clock, no randomness: the same book and the same notifications give the same
+decisions, whatever the order of the book's dicts, and however the journal is cut into batches
+(each batch sees what the previous ones did through :meth:`Book.apply`). The book is only read;
+everything a batch changes is returned in a :class:`BatchResult`, which the driver writes in one
+transaction before folding it into the book.
+
+Rules, in order, for money in (issue 7; ``memo-patterns.md`` §4):
+
+0. Idempotency: a notification key already decided, or a bank credit already reported by another
+   provider (same account and bank reference), is a ``repeat`` and changes nothing — also when
+   both copies are in the same batch. A manual decision for the key wins over every rule below.
+1. Structural keys: a per-intent virtual account, then the provider's order code.
+2. The exact code: a ``P`` window of the compacted memo that is a code we issued. Two different
+   codes in one transfer go to review (we do not split one transfer across intents).
+3. Static attribution: money into a stall's own account (or its virtual account) is that stall's
+   sale…
+4. …unless the guarded fuzzy step ties it to an intent: a valid code one edit away from the memo,
+   open, of that stall, whose remaining amount is exactly this transfer — and only if exactly one
+   such intent exists. Several candidates go to review; none leaves the static sale. Levenshtein
+   percentages over the whole memo are never used (Blnk's false positives: ``payment-12345`` ≈
+   ``payment-12399``).
+5. Anything else (no stall, no code) goes to review with ranked suggestions.
+
+A code whose intent belongs to another stall than the receiving account goes to review: the
+money is physically in the account owner's bank, the code says otherwise, a person decides.
+
+Money out is a ``reversal`` when it ties to exactly one earlier receipt of the same account and
+the same payer (preferring the receipt whose refund is due, then the one of the same amount);
+ambiguous ties go to review, and money out that ties to nothing is the stall holder's ``outgoing``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from market.reconcile import memo
+from market.reconcile.book import Book, Intent, ManualDecision, NotificationKey, Receipt
+from market.reconcile.decisions import BatchResult, Decision, Outcome, Rule, Suggestion
+from market.reconcile.notification import Notification
+
+__all__ = ["match_batch", "resolve"]
+
+_replace = msgspec.structs.replace
+
+
+def match_batch(book: Book, notifications: Sequence[Notification]) -> BatchResult:
+    """Decide every notification of one batch, in order, against ``book`` (which is not modified).
+
+    Args:
+        book: the open book as of the end of the previous batch.
+        notifications: the batch, in journal order.
+
+    Returns:
+        One decision per notification (same order) and the changes to fold into the book.
+    """
+    return _Batch(book).run(notifications)
+
+
+def resolve(book: Book, notification: Notification, manual: ManualDecision) -> BatchResult:
+    """Apply a person's decision to a notification that was already decided (usually in review).
+
+    The driver writes the returned decision in place of the earlier one, stores ``manual`` so a
+    replay reproduces it, and folds the result into the book. Manual decisions bypass the rules,
+    including the stall-conflict check: the person has looked. The earlier decision's effects are
+    not undone here: that is exact for review items (they moved no money). To re-assign a receipt
+    already credited to an intent, the driver replays the journal with the manual decision stored
+    (replay is deterministic, so only the decisions it touches change).
+    """
+    batch = _Batch(book)
+    key = (notification.provider, notification.provider_txn_id)
+    batch.decisions.append(batch.manual(notification, key, manual))
+    result = batch.result()
+    result.manual[key] = manual
+    return result
+
+
+class _Batch:
+    """One batch's working state: the book underneath, this batch's changes on top."""
+
+    __slots__ = ("bank_references", "book", "by_payer", "decisions", "intents", "receipts", "seen")
+
+    def __init__(self, book: Book) -> None:
+        self.book = book
+        self.intents: dict[str, Intent] = {}
+        self.receipts: dict[NotificationKey, Receipt] = {}
+        self.by_payer: dict[tuple[str | None, str], list[NotificationKey]] = {}
+        self.bank_references: dict[tuple[str | None, str], NotificationKey] = {}
+        self.seen: set[NotificationKey] = set()
+        self.decisions: list[Decision] = []
+
+    def result(self) -> BatchResult:
+        return BatchResult(
+            decisions=self.decisions,
+            intents=self.intents,
+            receipts=self.receipts,
+            bank_references=self.bank_references,
+        )
+
+    def run(self, notifications: Sequence[Notification]) -> BatchResult:
+        # The hot loop: locals for everything it touches on every notification.
+        applied, seen, manual = self.book.applied, self.seen, self.book.manual
+        known_references, references = self.book.bank_references, self.bank_references
+        append, money_in = self.decisions.append, self.money_in
+        scans = memo.scan_batch([notification.memo for notification in notifications])
+        for notification, windows in zip(notifications, scans, strict=True):
+            key = (notification.provider, notification.provider_txn_id)
+            if key in applied or key in seen:
+                append(_repeat(key, notification.amount, "same_notification"))
+                continue
+            seen.add(key)
+            if notification.bank_reference is not None:
+                reference = (notification.account_number, notification.bank_reference)
+                if reference in known_references or reference in references:
+                    append(_repeat(key, notification.amount, "same_bank_reference"))
+                    continue
+                references[reference] = key
+            if manual and key in manual:
+                append(self.manual(notification, key, manual[key]))
+            elif notification.amount > 0:
+                append(money_in(notification, key, windows))
+            else:
+                append(self.money_out(notification, key))
+        return self.result()
+
+    def intent(self, code: str) -> Intent | None:
+        return self.intents.get(code) or self.book.intents.get(code)
+
+    # Money in ------------------------------------------------------------------------------------
+
+    def money_in(self, notification: Notification, key: NotificationKey, windows: list[str] | None) -> Decision:
+        """Rules 1–5 for money in; ``windows`` is what :func:`memo.scan` found in its memo."""
+        book = self.book
+        stall = None
+        if notification.virtual_account is not None:
+            target = book.virtual_accounts.get(notification.virtual_account)
+            if target is not None:
+                stall = target.stall
+                intent = self.intent(target.intent) if target.intent is not None else None
+                if intent is not None:
+                    return self.settle(notification, key, intent, "virtual_account", stall)
+        if stall is None and notification.account_number is not None:
+            stall = book.accounts.get(notification.account_number)
+        if notification.order_code is not None:
+            code = book.order_codes.get(notification.order_code)
+            intent = self.intent(code) if code is not None else None
+            if intent is not None:
+                return self.settle(notification, key, intent, "order_code", stall)
+        if windows:
+            intents = self.known(windows)
+            if len(intents) == 1:
+                return self.settle(notification, key, intents[0], "code", stall)
+            if intents:
+                return _review(key, notification.amount, "several_codes", _code_owners(intents))
+        if stall is None:
+            return _review(key, notification.amount, "unknown_account", self.suggest(notification))
+        if windows is not None and (stall, notification.amount) in book.stall_amounts:
+            fuzzy = self.fuzzy(notification, key, stall)
+            if fuzzy is not None:
+                return fuzzy
+        decision = Decision(key=key, outcome="sale", rule="static", amount=notification.amount, stall=stall)
+        if notification.counterparty_account is not None:
+            self.keep_receipt(notification, decision, stall)
+        return decision
+
+    def known(self, windows: list[str]) -> list[Intent]:
+        """The distinct issued codes among the memo's windows, in memo order."""
+        found: list[Intent] = []
+        for window in windows:
+            intent = self.intent(window)
+            if intent is not None and intent not in found:
+                found.append(intent)
+        return found
+
+    def settle(
+        self, notification: Notification, key: NotificationKey, intent: Intent, rule: Rule, stall: str | None
+    ) -> Decision:
+        """Credit ``intent`` with this transfer and classify the payment."""
+        amount = notification.amount
+        if stall is not None and stall != intent.stall and rule != "manual":
+            suggestions = (
+                Suggestion(stall=stall, score=60, why="account_owner"),
+                Suggestion(stall=intent.stall, intent=intent.code, score=50, why="code_owner"),
+            )
+            return _review(key, amount, "stall_conflict", suggestions)
+        before, target = intent.paid, intent.amount
+        after = before + amount
+        outcome: Outcome
+        if before >= target:
+            outcome, refund_due = "duplicate", amount
+        else:
+            refund_due = after - target if after > target else 0
+            if notification.transferred_at > intent.expires_at:
+                outcome = "late"
+            elif after > target:
+                outcome = "overpaid"
+            else:
+                outcome = "paid" if after == target else "partial"
+        self.intents[intent.code] = _replace(intent, paid=after)
+        decision = Decision(
+            key=key,
+            outcome=outcome,
+            rule=rule,
+            amount=amount,
+            stall=intent.stall,
+            intent=intent.code,
+            refund_due=refund_due,
+        )
+        if notification.counterparty_account is not None:
+            self.keep_receipt(notification, decision, intent.stall)
+        return decision
+
+    def fuzzy(self, notification: Notification, key: NotificationKey, stall: str) -> Decision | None:
+        """The guarded fuzzy step: exactly one open intent of ``stall``, one edit away, same amount."""
+        found = [
+            intent
+            for code in memo.near_code_candidates(notification.memo, repair_prefix=False)
+            if (intent := self.intent(code)) is not None
+            and intent.stall == stall
+            and notification.transferred_at <= intent.expires_at
+            and intent.amount - intent.paid == notification.amount
+        ]
+        if not found:
+            return None
+        if len(found) == 1:
+            return self.settle(notification, key, found[0], "fuzzy", stall)
+        suggestions = [Suggestion(stall=stall, intent=i.code, score=80, why="one_edit_amount") for i in found]
+        suggestions.append(Suggestion(stall=stall, score=40, why="account_owner"))
+        return _review(key, notification.amount, "ambiguous_code", tuple(suggestions))
+
+    def suggest(self, notification: Notification) -> tuple[Suggestion, ...]:
+        """Ranked guesses for money we cannot attribute: intents one edit away, any stall."""
+        suggestions = []
+        for code in memo.near_code_candidates(notification.memo, repair_prefix=True):
+            intent = self.intent(code)
+            if intent is None:
+                continue
+            if intent.amount - intent.paid == notification.amount:
+                suggestions.append(Suggestion(stall=intent.stall, intent=code, score=70, why="one_edit_amount"))
+            else:
+                suggestions.append(Suggestion(stall=intent.stall, intent=code, score=50, why="one_edit"))
+        return tuple(sorted(suggestions, key=lambda s: (-s.score, s.intent or "")))
+
+    def keep_receipt(self, notification: Notification, decision: Decision, stall: str) -> None:
+        """Remember a receipt whose payer we know, so a refund to that payer can be tied to it."""
+        payer = notification.counterparty_account
+        assert payer is not None
+        receipt = Receipt(
+            key=decision.key,
+            stall=stall,
+            amount=decision.amount,
+            account_number=notification.account_number,
+            payer_account=payer,
+            transferred_at=notification.transferred_at,
+            intent=decision.intent,
+            refund_due=decision.refund_due,
+        )
+        self.receipts[decision.key] = receipt
+        self.by_payer.setdefault((notification.account_number, payer), []).append(decision.key)
+
+    # Money out -----------------------------------------------------------------------------------
+
+    def money_out(self, notification: Notification, key: NotificationKey) -> Decision:
+        payer = notification.counterparty_account
+        if payer is None:
+            return Decision(key=key, outcome="outgoing", rule="none", amount=notification.amount)
+        wanted = -notification.amount
+        codes = {intent.code for intent in self.known(memo.code_candidates(notification.memo))}
+        candidates = [
+            receipt
+            for receipt in self.payer_receipts(notification.account_number, payer)
+            if receipt.amount - receipt.reversed >= wanted
+            and receipt.transferred_at <= notification.transferred_at
+            and (not codes or receipt.intent in codes)
+        ]
+        if not candidates:
+            return Decision(key=key, outcome="outgoing", rule="none", amount=notification.amount)
+
+        def tier(receipt: Receipt) -> tuple[bool, bool]:
+            return receipt.refund_due == wanted, receipt.amount - receipt.reversed == wanted
+
+        best = max(tier(receipt) for receipt in candidates)
+        top = sorted((r for r in candidates if tier(r) == best), key=lambda r: (r.transferred_at, r.key))
+        if len(top) > 1:
+            suggestions = tuple(
+                Suggestion(stall=r.stall, intent=r.intent, receipt=r.key, score=50, why="receipt") for r in top
+            )
+            return _review(key, notification.amount, "ambiguous_reversal", suggestions)
+        return self.reverse(notification, key, top[0], wanted)
+
+    def payer_receipts(self, account_number: str | None, payer: str) -> list[Receipt]:
+        """The receipts (current state) of one payer on one account, from the book and this batch."""
+        keys = [*self.book.receipts_by_payer.get((account_number, payer), ())]
+        keys += [k for k in self.by_payer.get((account_number, payer), ()) if k not in self.book.receipts]
+        return [self.receipts.get(k) or self.book.receipts[k] for k in keys]
+
+    def reverse(self, notification: Notification, key: NotificationKey, receipt: Receipt, wanted: int) -> Decision:
+        self.receipts[receipt.key] = _replace(
+            receipt, reversed=receipt.reversed + wanted, refund_due=max(0, receipt.refund_due - wanted)
+        )
+        if receipt.intent is not None:
+            self.debit_intent(receipt.intent, wanted)
+        return Decision(
+            key=key,
+            outcome="reversal",
+            rule="reversal",
+            amount=notification.amount,
+            stall=receipt.stall,
+            intent=receipt.intent,
+            reverses=receipt.key,
+        )
+
+    def debit_intent(self, code: str, amount: int) -> None:
+        intent = self.intent(code)
+        if intent is not None:
+            self.intents[code] = _replace(intent, paid=intent.paid - amount)
+
+    # Manual --------------------------------------------------------------------------------------
+
+    def manual(self, notification: Notification, key: NotificationKey, manual: ManualDecision) -> Decision:
+        amount = notification.amount
+        if manual.action == "not_ours":
+            return Decision(key=key, outcome="not_ours", rule="manual", amount=amount)
+        intent = self.intent(manual.intent) if manual.action == "intent" and manual.intent is not None else None
+        stall = intent.stall if intent is not None else manual.stall if manual.action == "stall" else None
+        if stall is None:
+            # The decision names an intent the book does not hold: a person must look again.
+            return _review(key, amount, "manual_target_missing", ())
+        if amount < 0:
+            if intent is not None:
+                self.debit_intent(intent.code, -amount)
+            return Decision(
+                key=key, outcome="reversal", rule="manual", amount=amount, stall=stall, intent=manual.intent
+            )
+        if intent is not None:
+            return self.settle(notification, key, intent, "manual", None)
+        decision = Decision(key=key, outcome="sale", rule="manual", amount=amount, stall=stall)
+        if notification.counterparty_account is not None:
+            self.keep_receipt(notification, decision, stall)
+        return decision
+
+
+def _repeat(key: NotificationKey, amount: int, reason: str) -> Decision:
+    return Decision(key=key, outcome="repeat", rule="none", amount=amount, reason=reason)
+
+
+def _review(key: NotificationKey, amount: int, reason: str, suggestions: Sequence[Suggestion]) -> Decision:
+    return Decision(
+        key=key, outcome="review", rule="none", amount=amount, reason=reason, suggestions=tuple(suggestions)
+    )
+
+
+def _code_owners(intents: list[Intent]) -> tuple[Suggestion, ...]:
+    return tuple(Suggestion(stall=i.stall, intent=i.code, score=50, why="code_owner") for i in intents)

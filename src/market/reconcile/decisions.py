@@ -1,0 +1,121 @@
+"""What the matching core decides about each notification, and what a batch changes in the book."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from market.reconcile.book import Intent, ManualDecision, NotificationKey, Receipt
+
+__all__ = [
+    "ATTRIBUTED",
+    "REASON_TEXT",
+    "BatchResult",
+    "Decision",
+    "Outcome",
+    "ReviewReason",
+    "Rule",
+    "Suggestion",
+]
+
+Outcome = Literal[
+    "sale",  # a stall's sale with no intent (static QR)
+    "paid",  # settles its intent exactly
+    "partial",  # one of several transfers settling an intent
+    "overpaid",  # settles its intent with money left over: refund_due is the excess
+    "duplicate",  # paid again an intent already paid: refund_due is the whole transfer
+    "late",  # for an intent past its expiry: still the stall's money, flagged
+    "reversal",  # money out that takes back an earlier receipt
+    "review",  # no safe attribution: waits for a person
+    "repeat",  # this notification (or the same bank credit via another provider) was already decided
+    "outgoing",  # money out that reverses nothing of ours (the stall holder's own spending)
+    "not_ours",  # a person said this money is not the market's business
+]
+
+ATTRIBUTED: frozenset[str] = frozenset({"sale", "paid", "partial", "overpaid", "duplicate", "late", "reversal"})
+"""Outcomes that move money in or out of a stall's takings (``Decision.stall`` is set)."""
+
+Rule = Literal["manual", "virtual_account", "order_code", "code", "static", "fuzzy", "reversal", "none"]
+
+ReviewReason = Literal[
+    "unknown_account",
+    "stall_conflict",
+    "ambiguous_code",
+    "several_codes",
+    "ambiguous_reversal",
+    "manual_target_missing",
+]
+
+REASON_TEXT: dict[str, str] = {
+    "unknown_account": "Tiền vào tài khoản không thuộc sạp nào và không có mã / Money into no stall's account, no code",
+    "stall_conflict": "Mã của sạp khác với tài khoản nhận / The code belongs to another stall than the account",
+    "ambiguous_code": "Mã gõ sai, gần giống nhiều đơn / A mistyped code close to several open intents",
+    "several_codes": "Nhiều mã trong một lần chuyển / Several codes in one transfer",
+    "ambiguous_reversal": "Tiền ra khớp nhiều giao dịch đã nhận / Money out matching several receipts",
+    "manual_target_missing": "Quyết định thủ công chỉ đến đơn không còn / A manual decision names a missing intent",
+    "same_notification": "Thông báo đã nhận rồi / This notification was already processed",
+    "same_bank_reference": "Cùng giao dịch ngân hàng, báo qua kênh khác / The same bank credit via another provider",
+    "code_owner": "Sạp của mã trong nội dung / The stall the code belongs to",
+    "account_owner": "Sạp chủ tài khoản nhận / The stall that owns the receiving account",
+    "one_edit": "Mã chỉ khác một ký tự / The code differs by one character",
+    "one_edit_amount": "Mã khác một ký tự, đúng số tiền / One character off, and the amount matches",
+    "receipt": "Giao dịch đã nhận từ cùng người chuyển / An earlier receipt from the same payer",
+}
+"""Vietnamese / English text for review reasons and suggestion grounds (the review queue shows it)."""
+
+
+class Suggestion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A ranked guess offered to the person resolving a review item; higher ``score`` first."""
+
+    stall: str
+    score: int
+    why: str
+    intent: str | None = None
+    receipt: NotificationKey | None = None
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The core's verdict on one notification.
+
+    Attributes:
+        key: the notification's ``(provider, provider_txn_id)``.
+        outcome: see :data:`Outcome`; exactly one per notification.
+        rule: which rule decided (``none`` for repeats, outgoing and review without a rule).
+        amount: the notification's signed amount, so sums can be checked without it.
+        stall: the stall credited (or debited, for a reversal); None in review, repeat, outgoing, not_ours.
+        intent: the intent credited or debited, if any.
+        refund_due: đồng to hand back to the payer (duplicate: all of it; overpaid: the excess).
+        reverses: for a reversal, the receipt it takes back.
+        reason: why it is in review (a :data:`ReviewReason`), or why a repeat is a repeat.
+        suggestions: for review, the ranked guesses.
+    """
+
+    key: NotificationKey
+    outcome: Outcome
+    rule: Rule
+    amount: int
+    stall: str | None = None
+    intent: str | None = None
+    refund_due: int = 0
+    reverses: NotificationKey | None = None
+    reason: str | None = None
+    suggestions: tuple[Suggestion, ...] = ()
+
+
+class BatchResult(msgspec.Struct, kw_only=True, gc=False):
+    """Everything one batch decided and changed; :meth:`market.reconcile.book.Book.apply` folds it in.
+
+    Attributes:
+        decisions: one per input notification, in input order.
+        intents: the new state of every intent the batch credited or debited.
+        receipts: receipts created (payer known) or changed by a reversal.
+        bank_references: ``(account_number, bank_reference)`` → key, for the credits first seen here.
+        manual: manual decisions applied by :func:`market.reconcile.core.resolve`.
+    """
+
+    decisions: list[Decision]
+    intents: dict[str, Intent]
+    receipts: dict[NotificationKey, Receipt]
+    bank_references: dict[tuple[str | None, str], NotificationKey]
+    manual: dict[NotificationKey, ManualDecision] = msgspec.field(default_factory=dict)

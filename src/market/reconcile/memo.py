@@ -1,0 +1,204 @@
+"""Transfer-memo normalisation: fold, strip the banks' wrappers, compact, find reference codes.
+
+What reaches a webhook is the receiving bank's rendering of the sending bank's rendering of what
+the payer typed (``shared/reference/memo-patterns.md`` §1–2): diacritics gone, case changed,
+separators dropped, lines wrapped, and the payer's words wrapped in bank text, sometimes twice.
+
+Two paths, because they have different jobs:
+
+* :func:`scan` / :func:`scan_batch` are the **hot path** (every notification): they compact the
+  *whole* memo to ``[A-Z0-9]`` and list every ``P`` + 8 window from the code alphabet. They do not
+  strip wrappers first, on purpose: a window must still carry the prefix and be a code we issued
+  (which implies a valid check), and wrapper text (digits with 0/1, words with vowels) practically
+  never does; stripping costs more than the whole exact match (about 19 regex substitutions, twice,
+  per memo). The tests check that in every reference wrapper both paths find the same code.
+* :func:`content` is the **careful path** (the fuzzy step, the review queue, display): it folds,
+  strips the known wrappers repeatedly until nothing changes (a Vietcombank rendering nested in a
+  BIDV one needs two passes), and returns the payer's own words.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from itertools import accumulate
+from typing import NamedTuple
+
+from market.reconcile import codes
+from market.text import fold_vietnamese
+
+__all__ = [
+    "WRAPPERS",
+    "Wrapper",
+    "code_candidates",
+    "compact",
+    "content",
+    "fold",
+    "near_code_candidates",
+    "scan",
+    "scan_batch",
+]
+
+
+class Wrapper(NamedTuple):
+    """One known piece of bank text around the payer's memo, as a regex over :func:`fold` output."""
+
+    bank: str
+    name: str
+    pattern: str
+
+
+# memo-patterns.md §1 (row numbers in the names) and §4.3. Patterns run on folded text: upper-case
+# ASCII, single spaces. Order matters only within a pass; the loop in `content` reaches the fixpoint.
+WRAPPERS: tuple[Wrapper, ...] = (
+    Wrapper("BIDV", "receiving header (6)", r"^(?:HBK-|SMB-|MB-|OMNI CHANNEL-)?TKTHE ?: ?\S+, ?TAI [^.]+\. ?"),
+    Wrapper("BIDV", "interbank trailer (6)", r" ?-CTLNHID[IO]\d+-\d+/\d+-(?:CRE|PMT)-\d+$"),
+    Wrapper("BIDV", "internal transfer header (7)", r"^REM TFR AC: ?\d+ O@L_(?:\d+_){6}"),
+    Wrapper("Vietcombank", "app transfer header (1)", r"^MBVCB\.\d+(?:\.\d{6})?[. ] ?"),
+    Wrapper("Vietcombank", "app transfer trailer (1)", r"[. ]?CT TU \d.*$"),
+    Wrapper("Vietcombank", "statement line header (9)", r"^\d{6}\.\d{6}\.\d{6}\."),
+    Wrapper(
+        "Vietcombank", "SMS/OTT header (12)", r"^TK VCB \d+ [+-][\d,.]+ ?VND LUC \d\d-\d\d-\d{4} \d\d:\d\d:\d\d.*? REF "
+    ),
+    Wrapper("ACB", "receiving trailer (2)", r" ?GD \d{6}-\d{6} \d\d:\d\d:\d\d$"),
+    Wrapper("MB", "receiving trailer (3)", r" ?MA GIAO DICH TRACE ?\d+(?: TRACE \d+)?.*$"),
+    Wrapper("NAPAS", "interbank prefix (3)", r"^IBFT "),
+    Wrapper("NAPAS", "FT reference (8)", r" ?\bFT\d{11,16}\b;?"),
+    Wrapper("NAPAS", "routing trailer (5)", r" ?;? ?TAI NAPAS$"),
+    Wrapper("NAPAS", "fast-transfer trailer (2)", r"-CTLNHANH$"),
+    Wrapper("SePay", "raw notification prefix (4)", r"^BANKAPINOTIFY "),
+    Wrapper("SePay", "credit prefix (4, 5)", r"^CT DEN ?: ?\S+ ?"),
+    Wrapper("SePay", "content label (4)", r"^ND ?: ?"),
+    Wrapper("SePay", "balance trailer (4)", r" ?SD ?: ?[\d,.]+$"),
+    Wrapper("VietQR.vn", "QR prefix (10)", r"^QR VQR[0-9A-Z]+ "),
+    Wrapper("TPBank", "channel trailer (8)", r" ?\(BY [A-Z ]+\)$"),
+)
+
+
+def _combined(patterns: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+
+
+# One alternation for the headers, one for the trailers, one for the rest: three substitutions a
+# pass instead of one per wrapper (the careful path runs for every fuzzy and review candidate).
+_PASS = (
+    _combined([w.pattern for w in WRAPPERS if w.pattern.startswith("^")]),
+    _combined([w.pattern for w in WRAPPERS if w.pattern.endswith("$") and not w.pattern.startswith("^")]),
+    _combined([w.pattern for w in WRAPPERS if not w.pattern.startswith("^") and not w.pattern.endswith("$")]),
+)
+_MAX_PASSES = 8  # nesting seen in the wild is two deep; the bound only guards against a bad pattern
+_SPACES = re.compile(r"\s+")
+_NOT_CODE_TEXT = re.compile(r"[^A-Z0-9]+")
+# After bytes.upper() only these survive: digits and capitals. Everything else is a separator.
+_DELETE_NON_ALNUM = bytes(i for i in range(256) if not (0x30 <= i <= 0x39 or 0x41 <= i <= 0x5A))
+_CODE_WINDOW = re.compile(rf"{codes.PREFIX}[{codes.ALPHABET}]{{{codes.CODE_LENGTH - 1}}}".encode("ascii"))
+_search_window = _CODE_WINDOW.search
+# A prefix followed by seven symbols of which at most one is foreign: necessary for a code to be one
+# edit away (memo-patterns §4.5), and rare in names and bank text because the alphabet has no vowels.
+_SYMBOL, _FOREIGN = f"[{codes.ALPHABET}]", f"[^{codes.ALPHABET}\x00]"  # NUL separates memos in a batch
+_NEAR_WINDOW = re.compile(
+    "|".join(
+        [f"{codes.PREFIX}{_SYMBOL}{{7}}"]
+        + [f"{codes.PREFIX}{_SYMBOL}{{{k}}}{_FOREIGN}{_SYMBOL}{{{6 - k}}}" for k in range(7)]
+    ).encode("ascii")
+)
+_search_near = _NEAR_WINDOW.search
+_DELETE_KEEP_NUL = _DELETE_NON_ALNUM.replace(b"\x00", b"")
+
+
+def fold(memo: str) -> str:
+    """Diacritics off, upper-case, every run of whitespace (line wraps, tabs) to one space."""
+    return _SPACES.sub(" ", fold_vietnamese(memo).upper()).strip()
+
+
+def content(memo: str) -> str:
+    """The payer's own words: :func:`fold`, then the known bank wrappers stripped until stable.
+
+    >>> content("MBVCB.4530998360.029552.PCGH5KMN7 tra tien.CT tu 0351000646393 NGUYEN THE HUNG toi 231814973")
+    'PCGH5KMN7 TRA TIEN'
+    """
+    text = fold(memo)
+    for _ in range(_MAX_PASSES):
+        before = text
+        for pattern in _PASS:
+            text = pattern.sub("", text).strip()
+        if text == before:
+            break
+    return text
+
+
+def compact(text: str) -> str:
+    """Only capitals and digits remain (banks delete and insert separators at will)."""
+    return _NOT_CODE_TEXT.sub("", fold_vietnamese(text).upper())
+
+
+def scan(memo: str) -> list[str] | None:
+    """The hot path: every code-shaped window of the compacted memo, or None if none could be near.
+
+    Returns:
+        None when no ``P`` in the memo is followed by seven symbols with at most one foreign one
+        (nothing a code, even one edit off, could be: most memos, cheaply); otherwise the list of
+        exact windows (``P`` + 8 alphabet symbols, overlapping), possibly empty. The windows are not
+        validated here: a lookup among the codes we issued does that and the check at once.
+    """
+    if not memo.isascii():
+        memo = fold_vietnamese(memo)
+    text = memo.encode("ascii", "ignore").upper().translate(None, _DELETE_NON_ALNUM)
+    near = _search_near(text)
+    if near is None:
+        return None
+    found = []
+    match = _search_window(text, near.start())
+    while match is not None:
+        found.append(match.group().decode("ascii"))
+        match = _search_window(text, match.start() + 1)
+    return found
+
+
+def scan_batch(memos: Sequence[str]) -> list[list[str] | None]:
+    """:func:`scan` for a whole batch at once, with one pass of each C routine over all the memos.
+
+    The memos are joined with NUL, compacted together, and the near-window regex runs once over
+    the whole text; only memos where it matches cost any Python work. This is what makes the core
+    several times faster than calling :func:`scan` per notification. Same results as :func:`scan`.
+    """
+    results: list[list[str] | None] = [None] * len(memos)
+    joined = "\x00".join(memos)
+    if not joined.isascii():
+        joined = "\x00".join(memo if memo.isascii() else fold_vietnamese(memo) for memo in memos)
+    text = joined.encode("ascii", "ignore").upper().translate(None, _DELETE_KEEP_NUL)
+    if text.count(0) != len(memos) - 1:  # a memo carried a NUL of its own: do it the slow way
+        return [scan(memo) for memo in memos]
+    ends = list(accumulate(len(part) + 1 for part in text.split(b"\x00")))
+    for near in _NEAR_WINDOW.finditer(text):
+        index = bisect_right(ends, near.start())
+        if results[index] is not None:
+            continue
+        found = []
+        end = ends[index] - 1
+        match = _search_window(text, near.start(), end)
+        while match is not None:
+            found.append(match.group().decode("ascii"))
+            match = _search_window(text, match.start() + 1, end)
+        results[index] = found
+    return results
+
+
+def code_candidates(memo: str) -> list[str]:
+    """The exact code windows of ``memo`` (see :func:`scan`), as a list."""
+    return scan(memo) or []
+
+
+def near_code_candidates(memo: str, *, repair_prefix: bool) -> list[str]:
+    """Valid codes one edit away from what the payer's content carries (the fuzzy step's input).
+
+    Anchors are every ``P`` of the compacted content and, with ``repair_prefix``, the start of the
+    content too (the code is placed first, so a mistyped or dropped prefix is only looked for
+    there). Sorted and without repeats, so the result does not depend on how it was found.
+    """
+    text = compact(content(memo))
+    anchors = {index for index, symbol in enumerate(text) if symbol == codes.PREFIX}
+    if repair_prefix:
+        anchors.add(0)
+    return sorted({candidate for anchor in anchors for candidate in codes.near_codes(text, anchor)})

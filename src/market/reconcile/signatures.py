@@ -1,0 +1,196 @@
+"""Signature checks of every provider: pure functions over raw bytes and parsed values, no I/O.
+
+Each ``*_signature`` function computes what the provider sends; each ``verify_*`` compares it
+with what arrived in constant time (``hmac.compare_digest``), which the providers' own SDKs do
+not do (webhooks.md §1.2 step 6). Algorithms and test vectors: webhooks.md §1.2 (payOS),
+§2.2 (SePay), §3.2 (Casso v2); the generic format is ours (``market.reconcile.adapters.generic``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "casso_candidates",
+    "casso_signature",
+    "constant_time_equal",
+    "generic_signature",
+    "is_fresh",
+    "parse_timed_header",
+    "payos_canonical",
+    "payos_signature",
+    "sepay_signature",
+    "sign_token",
+    "verify_casso",
+    "verify_generic",
+    "verify_payos",
+    "verify_sepay",
+    "verify_token",
+]
+
+
+def constant_time_equal(expected: str, received: str) -> bool:
+    """Compare two signatures without leaking, through timing, how many leading characters match."""
+    return hmac.compare_digest(expected.encode(), received.encode())
+
+
+def _hmac_hex(key: str, message: bytes, digest: str) -> str:
+    return hmac.new(key.encode(), message, digest).hexdigest()
+
+
+# --- payOS (webhooks.md §1.2) --------------------------------------------------------------
+
+
+def _payos_value(value: object) -> str:
+    # Step 3: null and the strings "null"/"undefined" are empty; booleans as JSON; numbers as repr;
+    # arrays as JSON with their objects' keys sorted. No URL-encoding.
+    if value is None or value in ("null", "undefined"):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        items = [dict(sorted(v.items())) if isinstance(v, dict) else v for v in value]
+        return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return str(value)
+
+
+def payos_canonical(data: Mapping[str, object]) -> str:
+    """The string payOS signs: ``k=v`` pairs of the raw ``data`` object, keys sorted, joined by ``&``.
+
+    Built from the raw object, not a typed model, so a field payOS adds later is signed too and
+    verification keeps working (the Python SDK's failure mode, webhooks.md §1.2).
+    """
+    return "&".join(f"{key}={_payos_value(data[key])}" for key in sorted(data))
+
+
+def payos_signature(key: str, data: Mapping[str, object]) -> str:
+    """Lower-case hex HMAC-SHA256 of :func:`payos_canonical` with the checksum key."""
+    return _hmac_hex(key, payos_canonical(data).encode(), "sha256")
+
+
+def verify_payos(key: str, data: Mapping[str, object], signature: str) -> bool:
+    """Whether ``signature`` is payOS's signature of ``data`` under ``key``."""
+    return constant_time_equal(payos_signature(key, data), signature.lower())
+
+
+# --- SePay HMAC mode (webhooks.md §2.2) -------------------------------------------------------
+
+
+def sepay_signature(secret: str, timestamp: str, raw_body: bytes) -> str:
+    """``sha256=`` + hex HMAC-SHA256 over ``timestamp + "." + raw body``, as in ``X-SePay-Signature``."""
+    return "sha256=" + _hmac_hex(secret, timestamp.encode() + b"." + raw_body, "sha256")
+
+
+def verify_sepay(secret: str, timestamp: str, raw_body: bytes, signature: str) -> bool:
+    """Whether ``signature`` (the ``X-SePay-Signature`` header) signs this timestamp and body."""
+    return constant_time_equal(sepay_signature(secret, timestamp, raw_body), signature.strip())
+
+
+# --- Casso v2 (webhooks.md §3.2) ----------------------------------------------------------------
+
+
+def casso_candidates(body: object) -> list[bytes]:
+    """Every serialisation of the key-sorted body that Casso's official samples could have signed.
+
+    The samples disagree on non-ASCII and ``/`` (Python escapes unicode, PHP also escapes ``/``,
+    JavaScript escapes neither; webhooks.md §3.2 "Canonicalisation ambiguity"). HMAC makes
+    accepting any of them safe. The first one is the official Python sample's.
+    """
+    ascii_form = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    unicode_form = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    forms = [ascii_form, unicode_form, ascii_form.replace("/", "\\/"), unicode_form.replace("/", "\\/")]
+    return [form.encode() for form in dict.fromkeys(forms)]
+
+
+def casso_signature(secret: str, timestamp: str, canonical_body: bytes) -> str:
+    """Hex HMAC-SHA512 over ``t + "." + canonical JSON``, the ``v1`` of ``X-Casso-Signature``."""
+    return _hmac_hex(secret, timestamp.encode() + b"." + canonical_body, "sha512")
+
+
+def verify_casso(secret: str, timestamp: str, body: object, signature: str) -> int | None:
+    """The index in :func:`casso_candidates` of the form that ``signature`` signs, or ``None``.
+
+    Every candidate is checked, so the time taken does not reveal which one matched.
+    """
+    matched = None
+    for index, candidate in enumerate(casso_candidates(body)):
+        if constant_time_equal(casso_signature(secret, timestamp, candidate), signature.lower()) and matched is None:
+            matched = index
+    return matched
+
+
+# --- Our generic format: X-Market-Signature: t=<unix s>,v1=<hex HMAC-SHA256(t + "." + body)> ----
+
+
+def generic_signature(secret: str, timestamp: str, raw_body: bytes) -> str:
+    """Hex HMAC-SHA256 over ``t + "." + raw body``, the ``v1`` of ``X-Market-Signature``."""
+    return _hmac_hex(secret, timestamp.encode() + b"." + raw_body, "sha256")
+
+
+def verify_generic(secret: str, timestamp: str, raw_body: bytes, signature: str) -> bool:
+    """Whether ``signature`` signs this timestamp and raw body under ``secret``."""
+    return constant_time_equal(generic_signature(secret, timestamp, raw_body), signature.lower())
+
+
+# --- shared helpers -----------------------------------------------------------------------------
+
+
+def parse_timed_header(value: str) -> tuple[str, str] | None:
+    """Split ``t=<timestamp>,v1=<signature>`` (Casso and generic) into its two parts, or ``None``."""
+    parts: dict[str, str] = {}
+    for item in value.split(","):
+        name, sep, content = item.strip().partition("=")
+        if sep:
+            parts[name.strip()] = content.strip()
+    timestamp, signature = parts.get("t", ""), parts.get("v1", "")
+    if not timestamp.isdigit() or not signature:
+        return None
+    return timestamp, signature
+
+
+def is_fresh(timestamp_seconds: float, now_seconds: float, window_seconds: float) -> bool:
+    """Whether a signed timestamp lies within ``window_seconds`` of now, either way (replay protection)."""
+    return abs(now_seconds - timestamp_seconds) <= window_seconds
+
+
+# --- bearer tokens for VietQR.vn's transaction sync (webhooks.md §4) ----------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+# The secret key signs other things too; this prefix keeps a token from being valid anywhere else.
+_TOKEN_PURPOSE = b"market.vietqr-bearer."
+
+
+def _token_mac(secret: str, payload: str) -> str:
+    return _hmac_hex(secret, _TOKEN_PURPOSE + payload.encode(), "sha256")
+
+
+def sign_token(secret: str, subject: str, expires_at: int) -> str:
+    """A compact bearer token ``<payload>.<HMAC-SHA256>``; the payload holds the subject and expiry.
+
+    No JWT library: VietQR.vn only stores the token and sends it back, so its format is ours.
+    """
+    payload = _b64(json.dumps({"sub": subject, "exp": expires_at}, separators=(",", ":")).encode())
+    return f"{payload}.{_token_mac(secret, payload)}"
+
+
+def verify_token(secret: str, token: str, now_seconds: float, subjects: Iterable[str]) -> bool:
+    """Whether ``token`` was signed with ``secret``, has not expired, and names one of ``subjects``."""
+    payload, sep, signature = token.strip().partition(".")
+    if not sep or not constant_time_equal(_token_mac(secret, payload), signature):
+        return False
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return False
+    if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int):
+        return False
+    return claims["exp"] > now_seconds and claims.get("sub") in set(subjects)

@@ -1,0 +1,159 @@
+"""Provider webhooks: ``POST /webhooks/{payos,sepay,casso,generic}``.
+
+Each handler reads the raw body itself (signatures cover raw bytes; stack.md §2.2), lets the
+provider's adapter verify and decode it, journals it through the group-commit writer, and answers
+2xx only after the COMMIT (webhooks.md §0 rule 2). Forged or stale → 401, malformed → 400,
+over ``MARKET_WEBHOOK_MAX_BODY_BYTES`` → 413, provider not configured or database down → 503
+(providers retry on non-2xx). Authentic but unusable deliveries (outgoing transfers...) are
+stored for review and answered 2xx, or the provider would retry them forever (rule 3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+from litestar import Litestar, MediaType, Request, Response, post
+from litestar.exceptions import HTTPException
+
+from market.config import Settings
+from market.db import create_sync_engine_for, utcnow
+from market.reconcile.adapters import PARSERS, Accepted, MalformedRequestError, NotConfiguredError, RejectionError
+from market.reconcile.adapters.base import HEADERS_KEPT
+from market.reconcile.journal import Incoming, JournalWriter, Stored
+
+__all__ = ["LIFESPAN", "ROUTES", "log_rejection", "read_webhook_body", "rejection_status", "store"]
+
+log = logging.getLogger(__name__)
+
+# payOS's docs sample, SePay's required answer, and any 2xx for Casso (webhooks.md §0).
+_SUCCESS = b'{"success":true}'
+
+
+@asynccontextmanager
+async def journal_writer(app: Litestar) -> AsyncGenerator[None, None]:
+    """Run the process's group-commit writer for as long as the app runs."""
+    engine = create_sync_engine_for(app.state.settings)
+    writer = JournalWriter(engine)
+    await writer.start()
+    app.state.journal = writer
+    try:
+        yield
+    finally:
+        await writer.stop()
+        engine.dispose()
+
+
+def journal_of(request: Request[Any, Any, Any]) -> JournalWriter:
+    """The app's journal writer."""
+    writer: JournalWriter = request.app.state.journal
+    return writer
+
+
+async def read_webhook_body(request: Request[Any, Any, Any], limit: int) -> bytes:
+    """The raw body, refusing (413) anything over ``limit`` bytes without reading past it."""
+    too_large = HTTPException(status_code=413, detail=f"A webhook body may be at most {limit} bytes.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def rejection_status(rejection: RejectionError) -> int:
+    """The HTTP status of a rejection: 503 not configured, 400 malformed, 401 forged or stale."""
+    if isinstance(rejection, NotConfiguredError):
+        return 503
+    if isinstance(rejection, MalformedRequestError):
+        return 400
+    return 401
+
+
+def log_rejection(provider: str, body: bytes, rejection: RejectionError) -> None:
+    """Log a refused delivery with a hash of its body (never the body: it may be forged junk)."""
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    log.warning("%s webhook refused (%s, body sha256 %s): %s", provider, type(rejection).__name__, digest, rejection)
+
+
+async def store(request: Request[Any, Any, Any], body: bytes, accepted: Accepted) -> Stored | None:
+    """Journal an accepted delivery (returns after COMMIT); ``None`` for a provider's test event."""
+    if accepted.notification is None:
+        return None
+    headers = request.headers
+    kept = {name: headers[name] for name in HEADERS_KEPT if name in headers}
+    item = Incoming(
+        notification=accepted.notification,
+        raw_body=body,
+        raw_headers=kept,
+        auth=accepted.auth,
+        review_reason=accepted.review_reason,
+    )
+    return await journal_of(request).append(item)
+
+
+async def _ingest(request: Request[Any, Any, Any], provider: str) -> Stored | None:
+    """Read, verify, journal; a refusal leaves as a problem+json via ``HTTPException``."""
+    settings: Settings = request.app.state.settings
+    body = await read_webhook_body(request, settings.webhook_max_body_bytes)
+    headers: Mapping[str, str] = request.headers
+    try:
+        accepted = PARSERS[provider](body, headers, settings, utcnow())
+    except RejectionError as rejection:
+        log_rejection(provider, body, rejection)
+        raise HTTPException(status_code=rejection_status(rejection), detail=str(rejection)) from None
+    return await store(request, body, accepted)
+
+
+_DOC: dict[str, Any] = {"tags": ["webhooks"], "media_type": MediaType.JSON, "status_code": 200}
+
+
+@post("/webhooks/payos", summary="payOS payment notification", **_DOC)
+async def payos_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Verify the payOS signature over ``data``, journal, answer ``{"success": true}`` (also to the test event)."""
+    await _ingest(request, "payos")
+    return Response(_SUCCESS, media_type=MediaType.JSON)
+
+
+@post("/webhooks/sepay", summary="SePay transaction notification", **_DOC)
+async def sepay_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Verify SePay's HMAC (or API key), journal, answer ``{"success": true}``."""
+    await _ingest(request, "sepay")
+    return Response(_SUCCESS, media_type=MediaType.JSON)
+
+
+@post("/webhooks/casso", summary="Casso v2 transaction notification", **_DOC)
+async def casso_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Verify ``X-Casso-Signature`` (HMAC-SHA512), journal, answer ``{"success": true}`` (also to the test call)."""
+    await _ingest(request, "casso")
+    return Response(_SUCCESS, media_type=MediaType.JSON)
+
+
+class GenericAnswer(msgspec.Struct, frozen=True):
+    """Answer to a generic delivery: where it is in the journal."""
+
+    success: bool
+    id: int
+    created: bool
+    duplicate_of: int | None
+
+
+@post("/webhooks/generic", summary="Signed notification in our generic format", **_DOC)
+async def generic_webhook(request: Request[Any, Any, Any]) -> GenericAnswer:
+    """Verify ``X-Market-Signature``, journal, answer the journal id (format: ``market.reconcile.adapters.generic``)."""
+    stored = await _ingest(request, "generic")
+    assert stored is not None  # the generic format has no test event
+    return GenericAnswer(success=True, id=stored.id, created=stored.created, duplicate_of=stored.duplicate_of)
+
+
+ROUTES = [payos_webhook, sepay_webhook, casso_webhook, generic_webhook]
+LIFESPAN = [journal_writer]

@@ -1,0 +1,272 @@
+"""Adapters: each provider's request becomes one canonical Notification, or a rejection that says why."""
+
+import base64
+import datetime as dt
+import json
+
+import pytest
+
+from conftest import make_settings
+from market.reconcile.adapters import (
+    ForgedRequestError,
+    MalformedRequestError,
+    NotConfiguredError,
+    StaleRequestError,
+    casso,
+    generic,
+    payos,
+    sepay,
+    vietqr,
+)
+from market.reconcile.signatures import (
+    casso_candidates,
+    casso_signature,
+    generic_signature,
+    payos_signature,
+    sepay_signature,
+)
+
+NOW = dt.datetime(2025, 6, 1, 2, 20, tzinfo=dt.UTC)
+SETTINGS = make_settings(
+    "sqlite:///unused.db",
+    payos_checksum_key="payos-key",
+    sepay_webhook_secret="sepay-secret",
+    sepay_api_key="sepay-api-key",
+    casso_secret="casso-secret",
+    generic_webhook_secret="generic-secret",
+    vietqr_username="vietqr",
+    vietqr_password="pass word",
+)
+UNCONFIGURED = make_settings("sqlite:///unused.db")
+
+
+def _payos_body(**changes):
+    data = {
+        "orderCode": 240817,
+        "amount": 25000,
+        "description": "PAB3K7QX9 chuyen tien",
+        "accountNumber": "0123456789",
+        "reference": "FT25123456789012",
+        "transactionDateTime": "2025-06-01 09:15:42",
+        "currency": "VND",
+        "paymentLinkId": "8a1f0c7e6d5b4a39a2b1c0d9e8f7a6b5",
+        "code": "00",
+        "desc": "success",
+        "counterAccountBankId": "970422",
+        "counterAccountBankName": "",
+        "counterAccountName": "NGUYEN VAN A",
+        "counterAccountNumber": "9876543210",
+        "virtualAccountName": "",
+        "virtualAccountNumber": "",
+        **changes,
+    }
+    envelope = {"code": "00", "desc": "success", "success": True, "data": data}
+    envelope["signature"] = payos_signature("payos-key", data)
+    return json.dumps(envelope, ensure_ascii=False).encode()
+
+
+def test_payos_notification_is_canonical():
+    accepted = payos.parse(_payos_body(), {}, SETTINGS, NOW)
+    n = accepted.notification
+    assert n is not None
+    assert (n.provider, n.provider_txn_id, n.bank_reference, n.order_code) == (
+        "payos",
+        "FT25123456789012",
+        "FT25123456789012",
+        "240817",
+    )
+    assert (n.amount, n.direction, n.account_number, n.counterparty_name) == (25000, "in", "0123456789", "NGUYEN VAN A")
+    # 09:15:42 in Vietnam is 02:15:42 UTC.
+    assert n.transferred_at == dt.datetime(2025, 6, 1, 2, 15, 42, tzinfo=dt.UTC)
+    assert n.received_at == NOW
+    assert accepted.review_reason is None
+
+
+def test_payos_test_event_is_answered_not_stored():
+    body = _payos_body(orderCode=123, description="VQRIO123", reference="TF230204212323")
+    assert payos.parse(body, {}, SETTINGS, NOW).notification is None
+
+
+def test_payos_failed_status_goes_to_review():
+    accepted = payos.parse(_payos_body(code="01", desc="failed"), {}, SETTINGS, NOW)
+    assert accepted.notification is not None
+    assert "01" in (accepted.review_reason or "")
+
+
+def test_payos_refusals_say_why():
+    with pytest.raises(NotConfiguredError, match="MARKET_PAYOS_CHECKSUM_KEY"):
+        payos.parse(_payos_body(), {}, UNCONFIGURED, NOW)
+    with pytest.raises(ForgedRequestError):
+        payos.parse(_payos_body().replace(b"25000", b"26000"), {}, SETTINGS, NOW)
+    with pytest.raises(MalformedRequestError, match="JSON"):
+        payos.parse(b"{not json", {}, SETTINGS, NOW)
+    with pytest.raises(MalformedRequestError, match="data"):
+        payos.parse(b'{"data": [], "signature": "x"}', {}, SETTINGS, NOW)
+
+
+SEPAY_EVENT = {
+    "id": 92704,
+    "gateway": "Vietcombank",
+    "transactionDate": "2025-06-01 09:15:42",
+    "accountNumber": "0123499999",
+    "code": None,
+    "content": "PAB3K7QX9 chuyen tien",
+    "transferType": "in",
+    "transferAmount": 50000,
+    "accumulated": 19077000,
+    "subAccount": None,
+    "referenceCode": "MBVCB.3278907687",
+    "description": "BankAPINotify PAB3K7QX9 chuyen tien",
+}
+
+
+def _sepay(event=SEPAY_EVENT, ts=None):
+    body = json.dumps(event).encode()
+    ts = str(int(NOW.timestamp())) if ts is None else ts
+    return body, {"x-sepay-timestamp": ts, "x-sepay-signature": sepay_signature("sepay-secret", ts, body)}
+
+
+def test_sepay_hmac_notification():
+    body, headers = _sepay()
+    accepted = sepay.parse(body, headers, SETTINGS, NOW)
+    n = accepted.notification
+    assert n is not None
+    assert (n.provider_txn_id, n.amount, n.bank_reference, n.bank_bin) == ("92704", 50000, "MBVCB.3278907687", "970436")
+    assert n.memo == "PAB3K7QX9 chuyen tien"
+    assert accepted.auth == "hmac-sha256"
+
+
+def test_sepay_outgoing_is_accepted_for_review():
+    body, headers = _sepay({**SEPAY_EVENT, "transferType": "out"})
+    accepted = sepay.parse(body, headers, SETTINGS, NOW)
+    assert accepted.notification is not None
+    assert accepted.notification.amount == -50000
+    assert accepted.review_reason == "outgoing transfer"
+
+
+def test_sepay_stale_timestamp_is_refused_even_when_signed():
+    body, headers = _sepay(ts=str(int(NOW.timestamp()) - 301))
+    with pytest.raises(StaleRequestError):
+        sepay.parse(body, headers, SETTINGS, NOW)
+    body, headers = _sepay(ts=str(int(NOW.timestamp()) - 299))
+    assert sepay.parse(body, headers, SETTINGS, NOW).notification is not None
+
+
+def test_sepay_api_key_mode():
+    body = json.dumps(SEPAY_EVENT).encode()
+    accepted = sepay.parse(body, {"authorization": "Apikey sepay-api-key"}, SETTINGS, NOW)
+    assert accepted.auth == "apikey"
+    with pytest.raises(ForgedRequestError):
+        sepay.parse(body, {"authorization": "Apikey sepay-api-kez"}, SETTINGS, NOW)
+    with pytest.raises(ForgedRequestError, match="must carry"):
+        sepay.parse(body, {}, SETTINGS, NOW)
+
+
+def test_sepay_wrong_shape_is_malformed():
+    body, headers = _sepay({**SEPAY_EVENT, "transferAmount": 12.5})
+    with pytest.raises(MalformedRequestError, match="whole number"):
+        sepay.parse(body, headers, SETTINGS, NOW)
+
+
+def _casso(data, t=None):
+    envelope = {"error": 0, "data": data}
+    t = str(int(NOW.timestamp() * 1000)) if t is None else t
+    signature = casso_signature("casso-secret", t, casso_candidates(envelope)[1])  # the JavaScript form
+    return json.dumps(envelope, ensure_ascii=False).encode(), {"x-casso-signature": f"t={t},v1={signature}"}
+
+
+CASSO_DATA = {
+    "id": 1234567,
+    "reference": "FT25123456789012",
+    "description": "PAB3K7QX9 chuyển tiền/CK",
+    "amount": -50000,
+    "transactionDateTime": "2025-06-01 09:15:42",
+    "accountNumber": "88888888",
+    "bankName": "VPBank",
+    "bankAbbreviation": "VPB",
+    "counterAccountName": "NGUYỄN VĂN A",
+}
+
+
+def test_casso_negative_amount_is_outgoing_and_form_is_recorded():
+    body, headers = _casso(CASSO_DATA)
+    accepted = casso.parse(body, headers, SETTINGS, NOW)
+    n = accepted.notification
+    assert n is not None
+    assert (n.amount, n.direction, n.bank_bin) == (-50000, "out", "970432")
+    assert accepted.review_reason == "outgoing transfer"
+    assert accepted.auth == "hmac-sha512:unicode"
+
+
+def test_casso_test_call_and_refusals():
+    body, headers = _casso({**CASSO_DATA, "id": 0, "reference": "MA_GIAO_DICH_THU_NGHIEM"})
+    assert casso.parse(body, headers, SETTINGS, NOW).notification is None
+    body, headers = _casso(CASSO_DATA, t=str(int(NOW.timestamp() * 1000) - 301_000))
+    with pytest.raises(StaleRequestError):
+        casso.parse(body, headers, SETTINGS, NOW)
+    with pytest.raises(ForgedRequestError):
+        casso.parse(body, {"x-casso-signature": "sha256=abc"}, SETTINGS, NOW)
+    with pytest.raises(NotConfiguredError):
+        casso.parse(body, headers, UNCONFIGURED, NOW)
+
+
+def test_generic_format():
+    body = json.dumps(
+        {
+            "id": "VCB-1",
+            "amount": 50000,
+            "direction": "in",
+            "memo": "PAB3K7QX9",
+            "transferred_at": "2025-06-01T09:15:42+07:00",
+            "account_number": "0123456789",
+            "bank_reference": "FT1",
+            "future_field": 1,
+        }
+    ).encode()
+    t = str(int(NOW.timestamp()))
+    headers = {"x-market-signature": f"t={t},v1={generic_signature('generic-secret', t, body)}"}
+    n = generic.parse(body, headers, SETTINGS, NOW).notification
+    assert n is not None
+    assert (n.provider_txn_id, n.amount, n.transferred_at.hour) == ("VCB-1", 50000, 2)
+    bad = body.replace(b'"in"', b'"sideways"')
+    headers = {"x-market-signature": f"t={t},v1={generic_signature('generic-secret', t, bad)}"}
+    with pytest.raises(MalformedRequestError, match="direction"):
+        generic.parse(bad, headers, SETTINGS, NOW)
+
+
+def _basic(user, password):
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_vietqr_token_then_lower_case_sync():
+    token = vietqr.issue_token(_basic("vietqr", "pass word"), SETTINGS, NOW)
+    assert (token.token_type, token.expires_in) == ("Bearer", 300)
+    body = json.dumps(
+        {
+            "bankaccount": "0362626234",
+            "amount": 100000.0,
+            "transtype": "C",
+            "content": "QR VQR712a7d45ea PAB3K7QX9 Ma giao dich Trace756759",
+            "transactionid": "0a4cc317-3af3-4055-bc83-7296adb624bf",
+            "transactiontime": 1748744142000,
+            "referencenumber": "FT26008507756020",
+            "orderId": "",
+        }
+    ).encode()
+    headers = {"authorization": f"Bearer {token.access_token}"}
+    n = vietqr.parse(body, headers, SETTINGS, NOW).notification
+    assert n is not None
+    assert (n.amount, n.provider_txn_id, n.order_code) == (100000, "0a4cc317-3af3-4055-bc83-7296adb624bf", None)
+    assert n.transferred_at == dt.datetime(2025, 6, 1, 2, 15, 42, tzinfo=dt.UTC)
+    later = NOW + dt.timedelta(seconds=301)
+    with pytest.raises(ForgedRequestError, match="expired"):
+        vietqr.parse(body, headers, SETTINGS, later)
+
+
+def test_vietqr_wrong_credentials():
+    with pytest.raises(ForgedRequestError):
+        vietqr.issue_token(_basic("vietqr", "wrong"), SETTINGS, NOW)
+    with pytest.raises(ForgedRequestError):
+        vietqr.issue_token("Bearer x", SETTINGS, NOW)
+    with pytest.raises(NotConfiguredError):
+        vietqr.issue_token(_basic("vietqr", "pass word"), UNCONFIGURED, NOW)

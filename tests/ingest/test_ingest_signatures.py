@@ -1,0 +1,202 @@
+"""Each provider's official signature vector verifies; one changed byte anywhere is refused."""
+
+import json
+
+import pytest
+
+from market.reconcile import signatures as sig
+
+# webhooks.md §1.2: the docs' code-sample vector (the schema page's 8d8640d8… is known to be wrong).
+PAYOS_KEY = "1a54716c8f0efb2744fb28b6e38b25da7f67a925d98bc1c18bd8faaecadd7675"
+PAYOS_DATA = {
+    "orderCode": 123,
+    "amount": 3000,
+    "description": "VQRIO123",
+    "accountNumber": "12345678",
+    "reference": "TF230204212323",
+    "transactionDateTime": "2023-02-04 18:25:00",
+    "currency": "VND",
+    "paymentLinkId": "124c33293c43417ab7879e14c8d9eb18",
+    "code": "00",
+    "desc": "Thành công",
+    "counterAccountBankId": "",
+    "counterAccountBankName": "",
+    "counterAccountName": "",
+    "counterAccountNumber": "",
+    "virtualAccountName": "",
+    "virtualAccountNumber": "",
+}
+PAYOS_CANONICAL = (
+    "accountNumber=12345678&amount=3000&code=00&counterAccountBankId=&counterAccountBankName=&counterAccountName="
+    "&counterAccountNumber=&currency=VND&desc=Thành công&description=VQRIO123&orderCode=123"
+    "&paymentLinkId=124c33293c43417ab7879e14c8d9eb18&reference=TF230204212323&transactionDateTime=2023-02-04 18:25:00"
+    "&virtualAccountName=&virtualAccountNumber="
+)
+PAYOS_SIGNATURE = "412e915d2871504ed31be63c8f62a149a4410d34c4c42affc9006ef9917eaa03"
+
+# payOSHQ/payos-lib-python tests/_crypto/testCases.json, case "webhook".
+PAYOS_SDK_DATA = {
+    "accountNumber": "0123456789",
+    "amount": 20000,
+    "description": "thanh toan",
+    "reference": "FT-REFERENCE",
+    "transactionDateTime": "2025-12-12 09:00:00",
+    "virtualAccountNumber": "",
+    "counterAccountBankId": "01202001",
+    "counterAccountBankName": "",
+    "counterAccountName": "NGUYEN VAN A",
+    "counterAccountNumber": "9876543210",
+    "virtualAccountName": "",
+    "currency": "VND",
+    "orderCode": 0,
+    "paymentLinkId": "payment-link-id",
+    "code": "00",
+    "desc": "success",
+}
+
+# webhooks.md §2.2: self-generated (SePay's own code block was truncated), exact bytes.
+SEPAY_SECRET = "sepay_test_secret_do_not_use"
+SEPAY_TIMESTAMP = "1700000000"
+SEPAY_BODY = (
+    b'{"id":92704,"gateway":"Vietcombank","transactionDate":"2023-03-25 14:02:37","accountNumber":"0123499999",'
+    b'"code":"DH7K2Q9X","content":"DH7K2Q9X chuyen tien","transferType":"in","transferAmount":50000,'
+    b'"accumulated":19077000,"subAccount":null,"referenceCode":"MBVCB.3278907687","description":""}'
+)
+SEPAY_SIGNATURE = "sha256=6141ecda069c54b40e7e16f6ade2bb211a5f919d1d3d65c7a67d02aecc4fa3cb"
+
+# CassoHQ/casso-webhook-v2-verify-signature python.py (webhooks.md §3.2).
+CASSO_KEY = "mgExMrjj4i7a1p8Cs6LmFbpCd8lbw4sSX4LZXPag7TKazeIogtR90tvWYTkwQbvs"
+CASSO_T = "1727948258788"
+CASSO_V1 = (
+    "ed0a4bd2e826d5cb69988cdb141e6c1a080e21f3b57eb72cd78192220042b9e7"
+    "dde0868fc667faea8e224900fa7904e7c88dfa098032fb2d6b6996856e8b7ff3"
+)
+CASSO_BODY = {
+    "error": 0,
+    "data": {
+        "id": 0,
+        "reference": "MA_GIAO_DICH_THU_NGHIEM",
+        "description": "giao dich thu nghiem",
+        "amount": 599000,
+        "runningBalance": 25000000,
+        "transactionDateTime": "2024-10-03 15:06:37",
+        "accountNumber": "88888888",
+        "bankName": "VPBank",
+        "bankAbbreviation": "VPB",
+        "virtualAccountNumber": "",
+        "virtualAccountName": "",
+        "counterAccountName": "NGUYEN VAN A",
+        "counterAccountNumber": "8888888888",
+        "counterAccountBankId": "970415",
+        "counterAccountBankName": "VietinBank",
+    },
+}
+
+
+def _flip(text: str, index: int = -1) -> str:
+    """The same text with one character changed."""
+    chars = list(text)
+    chars[index] = "0" if chars[index] != "0" else "1"
+    return "".join(chars)
+
+
+def test_payos_official_vector():
+    assert sig.payos_canonical(PAYOS_DATA) == PAYOS_CANONICAL
+    assert sig.payos_signature(PAYOS_KEY, PAYOS_DATA) == PAYOS_SIGNATURE
+    assert sig.verify_payos(PAYOS_KEY, PAYOS_DATA, PAYOS_SIGNATURE)
+
+
+def test_payos_sdk_vector():
+    assert sig.payos_signature("test_checksum_key", PAYOS_SDK_DATA) == (
+        "302b3becca1672dff99daafae2965f40e48ea3ca39453e4bf37fbcc26807a0e8"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("amount", 3001), ("description", "VQRIO124"), ("desc", "Thanh công"), ("reference", "TF230204212324")],
+)
+def test_payos_one_changed_byte_in_data_is_refused(field, value):
+    assert not sig.verify_payos(PAYOS_KEY, {**PAYOS_DATA, field: value}, PAYOS_SIGNATURE)
+
+
+def test_payos_changed_signature_or_key_is_refused():
+    assert not sig.verify_payos(PAYOS_KEY, PAYOS_DATA, _flip(PAYOS_SIGNATURE))
+    assert not sig.verify_payos(_flip(PAYOS_KEY), PAYOS_DATA, PAYOS_SIGNATURE)
+
+
+def test_payos_a_new_field_is_signed_not_rejected():
+    # The Python SDK rejects unknown fields before checking; we sign the raw object (webhooks.md §1.2).
+    data = {**PAYOS_DATA, "newField": "x"}
+    assert sig.verify_payos(PAYOS_KEY, data, sig.payos_signature(PAYOS_KEY, data))
+    assert not sig.verify_payos(PAYOS_KEY, data, PAYOS_SIGNATURE)
+
+
+def test_sepay_vector():
+    assert sig.sepay_signature(SEPAY_SECRET, SEPAY_TIMESTAMP, SEPAY_BODY) == SEPAY_SIGNATURE
+    assert sig.verify_sepay(SEPAY_SECRET, SEPAY_TIMESTAMP, SEPAY_BODY, SEPAY_SIGNATURE)
+
+
+@pytest.mark.parametrize("position", [0, 40, len(SEPAY_BODY) - 2])
+def test_sepay_one_changed_body_byte_is_refused(position):
+    body = bytearray(SEPAY_BODY)
+    body[position] ^= 0x01
+    assert not sig.verify_sepay(SEPAY_SECRET, SEPAY_TIMESTAMP, bytes(body), SEPAY_SIGNATURE)
+
+
+def test_sepay_changed_timestamp_or_signature_is_refused():
+    assert not sig.verify_sepay(SEPAY_SECRET, "1700000001", SEPAY_BODY, SEPAY_SIGNATURE)
+    assert not sig.verify_sepay(SEPAY_SECRET, SEPAY_TIMESTAMP, SEPAY_BODY, _flip(SEPAY_SIGNATURE))
+
+
+def test_casso_official_vector():
+    assert sig.casso_signature(CASSO_KEY, CASSO_T, sig.casso_candidates(CASSO_BODY)[0]) == CASSO_V1
+    assert sig.verify_casso(CASSO_KEY, CASSO_T, CASSO_BODY, CASSO_V1) == 0
+
+
+def test_casso_changed_body_timestamp_or_signature_is_refused():
+    changed = json.loads(json.dumps(CASSO_BODY))
+    changed["data"]["amount"] = 599001
+    assert sig.verify_casso(CASSO_KEY, CASSO_T, changed, CASSO_V1) is None
+    assert sig.verify_casso(CASSO_KEY, "1727948258789", CASSO_BODY, CASSO_V1) is None
+    assert sig.verify_casso(CASSO_KEY, CASSO_T, CASSO_BODY, _flip(CASSO_V1)) is None
+
+
+def test_casso_signing_only_data_does_not_match():
+    # webhooks.md §3.2: the whole body is signed, not just ``data``.
+    assert sig.verify_casso(CASSO_KEY, CASSO_T, CASSO_BODY["data"], CASSO_V1) is None
+
+
+def test_casso_accepts_the_unescaped_form_of_vietnamese_and_slashes():
+    body = {"error": 0, "data": {"id": 7, "description": "TT/DH123/CK", "counterAccountName": "Nguyễn Văn Á"}}
+    js_form = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    php_form = json.dumps(body, sort_keys=True, separators=(",", ":")).replace("/", "\\/").encode()
+    assert sig.verify_casso("k", "1", body, sig.casso_signature("k", "1", js_form)) == 1
+    assert sig.verify_casso("k", "1", body, sig.casso_signature("k", "1", php_form)) == 2
+
+
+def test_generic_signature_covers_timestamp_and_raw_body():
+    body = b'{"id":"1","amount":5000}'
+    good = sig.generic_signature("s", "1700000000", body)
+    assert sig.verify_generic("s", "1700000000", body, good)
+    assert not sig.verify_generic("s", "1700000001", body, good)
+    assert not sig.verify_generic("s", "1700000000", body.replace(b"5000", b"5001"), good)
+    assert not sig.verify_generic("s", "1700000000", body, _flip(good))
+
+
+def test_timed_header_parsing():
+    assert sig.parse_timed_header("t=1727948258788,v1=abc") == ("1727948258788", "abc")
+    assert sig.parse_timed_header(" v1=abc , t=12 ") == ("12", "abc")
+    assert sig.parse_timed_header("t=soon,v1=abc") is None
+    assert sig.parse_timed_header("v1=abc") is None
+
+
+def test_bearer_token_expires_and_resists_tampering():
+    token = sig.sign_token("secret", "vietqr", expires_at=1000)
+    assert sig.verify_token("secret", token, now_seconds=999, subjects=["vietqr"])
+    assert not sig.verify_token("secret", token, now_seconds=1000, subjects=["vietqr"])
+    assert not sig.verify_token("other", token, now_seconds=999, subjects=["vietqr"])
+    assert not sig.verify_token("secret", token, now_seconds=999, subjects=["someone"])
+    payload, signature = token.split(".")
+    assert not sig.verify_token("secret", f"{payload}.{_flip(signature)}", now_seconds=999, subjects=["vietqr"])
+    assert not sig.verify_token("secret", "garbage", now_seconds=0, subjects=["vietqr"])
