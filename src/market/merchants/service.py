@@ -7,7 +7,8 @@ CSV import share one implementation of every rule.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,7 @@ __all__ = [
     "list_stalls",
     "onboarding_state",
     "plan_import",
+    "record_qr_issued",
     "stall_history",
     "to_out",
     "update_stall",
@@ -313,6 +315,44 @@ def stall_history(conn: Connection, code: str, *, limit: int = 100, offset: int 
     stored = _find(conn, code)
     items, total = load_history(conn, stored.id, limit, offset)
     return HistoryPage(stall=stored.data.code, items=items, total=total, limit=limit, offset=offset)
+
+
+def record_qr_issued(conn: Connection, codes: Collection[str], actor: str, on: dt.date) -> list[str]:
+    """Record that the stalls' QR cards were issued on ``on``, where no issue date is recorded yet.
+
+    A card downloaded or printed again keeps the first date: "QR issued" is when the stall first
+    got its code (reporting.md §1.4), so a reprint writes nothing and adds no history entry.
+
+    Args:
+        conn: a connection in the caller's write transaction.
+        codes: stall codes, any spelling.
+        actor: who issued the cards, for the history.
+        on: the issue date (the market's local date).
+
+    Returns:
+        The codes newly recorded, in code order.
+
+    Raises:
+        NotFoundError: a code names no stall.
+    """
+    wanted: set[str] = set()
+    for code in codes:
+        try:
+            wanted.add(normalize_stall_code(code))
+        except ValueError:
+            raise NotFoundError(f"Không có sạp {code!r} trong sổ / no stall {code!r} in the registry") from None
+    found = load_stalls(conn, stalls.c.code.in_(sorted(wanted)), for_update=True) if wanted else []
+    missing = wanted - {stored.data.code for stored in found}
+    if missing:
+        listed = ", ".join(sorted(missing))
+        raise NotFoundError(f"Không có sạp {listed} trong sổ / no stall {listed} in the registry")
+    items = []
+    for stored in found:
+        if stored.data.qr_issued_on is None:
+            data = msgspec.structs.replace(stored.data, qr_issued_on=on)
+            items.append((stored.id, data, diff(stored.data, data)))
+    update_stalls(conn, items, actor, utcnow())
+    return [data.code for _, data, _ in items]
 
 
 def all_stalls(conn: Connection) -> list[StallData]:
