@@ -32,7 +32,7 @@ def test_unknown_route_is_a_problem(client):
     assert response.json()["detail"]
 
 
-def _echo_app(**overrides):
+def _echo_app(tmp_path, **overrides):
     import msgspec
 
     class Item(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,7 +43,7 @@ def _echo_app(**overrides):
     def echo(data: JSONBody[Item]) -> Item:
         return data
 
-    app = create_app(make_settings("sqlite:///./unused-echo.db", **overrides))
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'echo.db'}", **overrides))
     app.register(echo)
     return app
 
@@ -56,23 +56,23 @@ def _echo_app(**overrides):
         (b'{"name": "x", "amount": 1, "extra": 2}', 400),  # unknown field
     ],
 )
-def test_bad_bodies_are_problems(body, status):
-    with TestClient(app=_echo_app()) as client:
+def test_bad_bodies_are_problems(body, status, tmp_path):
+    with TestClient(app=_echo_app(tmp_path)) as client:
         response = client.post("/echo", content=body, headers={"content-type": "application/json"})
     assert response.status_code == status
     assert response.headers["content-type"].startswith(PROBLEM)
     assert response.json()["detail"]
 
 
-def test_body_over_the_limit_is_413():
-    with TestClient(app=_echo_app(max_body_bytes=1024)) as client:
+def test_body_over_the_limit_is_413(tmp_path):
+    with TestClient(app=_echo_app(tmp_path, max_body_bytes=1024)) as client:
         response = client.post("/echo", content=b'{"name": "' + b"x" * 4096 + b'", "amount": 1}')
     assert response.status_code == 413
     assert response.headers["content-type"].startswith(PROBLEM)
 
 
-def test_good_body_passes():
-    with TestClient(app=_echo_app()) as client:
+def test_good_body_passes(tmp_path):
+    with TestClient(app=_echo_app(tmp_path)) as client:
         response = client.post("/echo", json={"name": "bún", "amount": 25000})
     assert response.status_code == 201
     assert response.json() == {"name": "bún", "amount": 25000}
