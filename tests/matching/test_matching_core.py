@@ -6,7 +6,7 @@ import random
 from matching_helpers import ACCOUNT_OF, T0, UNKNOWN_ACCOUNT, WRAPPERS, VirtualAccount, book, code, intent, note
 
 from market.reconcile import codes
-from market.reconcile.book import ManualDecision, intent_status
+from market.reconcile.book import ManualDecision, Receipt, intent_status
 from market.reconcile.core import match_batch, resolve
 
 C1, C2, C3 = code(1), code(2), code(3)
@@ -143,6 +143,44 @@ def test_a_refund_in_a_later_batch_sees_receipts_of_earlier_batches():
     [reversal] = decide(the_book, note("t2", -50_000, f"hoan {C1}", counterparty_account="0912"))
     assert (reversal.outcome, reversal.reverses, reversal.intent) == ("reversal", ("sepay", "t1"), C1)
     assert the_book.intents[C1].paid == 0
+
+
+def test_a_refund_ties_to_receipts_the_driver_loaded_into_the_book():
+    stored = Receipt(
+        key=("sepay", "old"),
+        stall="A-01",
+        amount=40_000,
+        account_number=ACCOUNT_OF["A-01"],
+        payer_account="0912",
+        transferred_at=T0 - dt.timedelta(days=1),
+    )
+    the_book = book(receipts=[stored])
+    [reversal] = decide(the_book, note("t1", -40_000, "hoan tien", counterparty_account="0912"))
+    assert (reversal.outcome, reversal.reverses, reversal.stall) == ("reversal", ("sepay", "old"), "A-01")
+    assert the_book.receipts[("sepay", "old")].reversed == 40_000
+
+
+def test_refunds_between_receipts_of_one_batch_see_exactly_the_receipts_before_them():
+    the_book = book()
+    later = T0 + dt.timedelta(hours=1)
+    decisions = decide(
+        the_book,
+        note("t1", 30_000, "mua rau", counterparty_account="0912"),
+        note("t2", -30_000, "tra lai", counterparty_account="0912", at=later),
+        note("t3", -30_000, "tra lai lan nua", counterparty_account="0912", at=later),
+        note("t4", 30_000, "mua rau", counterparty_account="0912", at=later),
+        note("t5", -30_000, "tra lai", counterparty_account="0912", at=later),
+    )
+    assert [(d.outcome, d.reverses) for d in decisions] == [
+        ("sale", None),
+        ("reversal", ("sepay", "t1")),
+        ("outgoing", None),  # t1 is fully reversed already
+        ("sale", None),
+        ("reversal", ("sepay", "t4")),
+    ]
+    # In a later batch, both receipts are fully reversed: nothing left to tie a new refund to.
+    [outgoing] = decide(the_book, note("t6", -30_000, "tra lai", counterparty_account="0912", at=later))
+    assert outgoing.outcome == "outgoing"
 
 
 def test_a_code_one_edit_away_from_exactly_one_open_intent_of_the_stall_with_the_amount_is_matched():

@@ -108,8 +108,8 @@ def test_a_code_glued_to_the_next_word_is_still_found_but_a_truncated_one_is_not
 
 def test_scan_says_none_when_no_code_could_even_be_near():
     assert memo.scan("NGUYEN VAN AN chuyen tien FT25321859460704") is None
-    assert memo.scan(f"{CODE[:5]}O{CODE[6:]}") == []  # one foreign symbol: near, not exact
-    assert memo.scan(f"x {CODE} y") == [CODE]
+    assert memo.scan(f"{CODE[:5]}O{CODE[6:]}") == ()  # one foreign symbol: near, not exact
+    assert memo.scan(f"x {CODE} y") == (CODE,)
 
 
 def test_overlapping_windows_are_all_listed():

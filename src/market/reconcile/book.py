@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from operator import attrgetter
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
@@ -76,6 +77,9 @@ class Receipt(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     reversed: int = 0
 
 
+_key_of = attrgetter("key")
+
+
 def intent_status(intent: Intent, at: dt.datetime) -> IntentStatus:
     """Where an intent stands at ``at``: unpaid intents past their expiry are ``expired``."""
     if intent.paid > intent.amount:
@@ -124,13 +128,19 @@ class Book:
         self.applied: set[NotificationKey] = set(applied)
         self.bank_references: dict[tuple[str | None, str], NotificationKey] = dict(bank_references or {})
         self.receipts: dict[NotificationKey, Receipt] = {}
-        # (account_number, payer_account) → receipt keys, for tying refunds to receipts.
-        self.receipts_by_payer: dict[tuple[str | None, str], list[NotificationKey]] = {}
+        # (account_number, payer_account) → receipt keys, for tying refunds to receipts. Built lazily
+        # (see receipts_by_payer): half the receipts carry a payer, few are ever refunded. The keys
+        # are held in tuples, not lists: a tuple of strings drops out of the garbage collector's
+        # sight, while one list per payer would keep every full collection walking them all.
+        self._by_payer: dict[tuple[str | None, str], tuple[NotificationKey, ...]] = {}
+        self._unindexed: list[Receipt] = []
         self.manual: dict[NotificationKey, ManualDecision] = dict(manual or {})
         for intent in intents:
             self.add_intent(intent)
         for receipt in receipts:
-            self._put_receipt(receipt)
+            if receipt.key not in self.receipts:
+                self._unindexed.append(receipt)
+            self.receipts[receipt.key] = receipt
 
     def add_intent(self, intent: Intent) -> None:
         """Register a new intent (or replace one with the same code)."""
@@ -138,18 +148,30 @@ class Book:
             self.stall_amounts.setdefault((intent.stall, intent.amount), []).append(intent.code)
         self.intents[intent.code] = intent
 
-    def _put_receipt(self, receipt: Receipt) -> None:
-        if receipt.key not in self.receipts:
-            self.receipts_by_payer.setdefault((receipt.account_number, receipt.payer_account), []).append(receipt.key)
-        self.receipts[receipt.key] = receipt
+    def payer_receipt_keys(self, account_number: str | None, payer: str) -> tuple[NotificationKey, ...]:
+        """Keys of the receipts of one payer on one account (the candidates a refund may reverse)."""
+        return self.receipts_by_payer.get((account_number, payer), ())
+
+    @property
+    def receipts_by_payer(self) -> dict[tuple[str | None, str], tuple[NotificationKey, ...]]:
+        """``(account_number, payer_account)`` → receipt keys, brought up to date on first use."""
+        if self._unindexed:
+            index = self._by_payer
+            for receipt in self._unindexed:  # the account and payer never change, a stale state is fine
+                payer = (receipt.account_number, receipt.payer_account)
+                index[payer] = index.get(payer, ()) + (receipt.key,)  # noqa: RUF005 (unpacking is 2.5x slower)
+            self._unindexed.clear()
+        return self._by_payer
 
     def apply(self, result: BatchResult) -> None:
         """Fold one batch's result into the book, after the driver has committed it."""
         # Every key decided, repeats included: a second copy of a repeat is then a repeat for the same
         # reason whichever batch it falls in (replay must not depend on batch boundaries).
-        self.applied.update([decision.key for decision in result.decisions])
+        self.applied.update(map(_key_of, result.decisions))
         self.intents.update(result.intents)
         self.bank_references.update(result.bank_references)
-        for receipt in result.receipts.values():
-            self._put_receipt(receipt)
+        receipts = self.receipts
+        # New receipts wait for the payer index; a reversed one is already in it.
+        self._unindexed += [receipt for key, receipt in result.receipts.items() if key not in receipts]
+        receipts.update(result.receipts)
         self.manual.update(result.manual)

@@ -26,7 +26,9 @@ Why this shape (``shared/reference/memo-patterns.md`` §2 and §4.1):
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
+from itertools import accumulate
+from operator import mul
 
 __all__ = [
     "ALPHABET",
@@ -112,26 +114,41 @@ def near_codes(text: str, start: int) -> list[str]:
     values = [_VALUE.get(symbol, -1) for symbol in window]
     if window[:1] != PREFIX:
         return _prefix_repairs(window, values)
-    return [*_substitutions(window, values), *_transpositions(window, values), *_omissions(values), *_extras(values)]
+    return [
+        *_substitutions(window, values),
+        *_transpositions(window, values),
+        *_omissions(window, values),
+        *_extras(window, values),
+    ]
 
 
 def _render(values: list[int]) -> str:
     return "".join([ALPHABET[value] for value in values])
 
 
+# The fuzzy step runs these for every memo that looks like a mistyped code, so they work on the
+# window's own text (slices) and C-level sums (map/accumulate) rather than per-symbol Python loops.
+
+
 def _substitutions(window: str, values: list[int]) -> list[str]:
     """One wrong symbol after the prefix: the check equation gives the right one, position by position."""
     nine = values[:CODE_LENGTH]
-    bad = [i for i, value in enumerate(nine) if value < 0]
-    if len(nine) < CODE_LENGTH or len(bad) > 1:
+    if len(nine) < CODE_LENGTH:
         return []
-    total = sum(_WEIGHTS[i] * value for i, value in enumerate(nine) if value >= 0) % _MODULUS
+    bad = nine.count(-1)
+    if bad > 1:
+        return []
+    positions: Iterable[int] = range(1, CODE_LENGTH)
+    if bad:
+        positions = (nine.index(-1),)
+        nine = [max(value, 0) for value in nine]
+    total = sum(map(mul, _WEIGHTS, nine)) % _MODULUS
+    head = window[:CODE_LENGTH]
     found = []
-    for position in bad or range(1, CODE_LENGTH):
-        known = max(nine[position], 0)
-        repaired = (known - total * _INVERSE[position]) % _MODULUS
-        if repaired != nine[position]:
-            found.append(window[:position] + ALPHABET[repaired] + window[position + 1 : CODE_LENGTH])
+    for position in positions:
+        repaired = (nine[position] - total * _INVERSE[position]) % _MODULUS
+        if repaired != values[position]:
+            found.append(head[:position] + ALPHABET[repaired] + head[position + 1 :])
     return found
 
 
@@ -139,7 +156,7 @@ def _transpositions(window: str, values: list[int]) -> list[str]:
     nine = values[:CODE_LENGTH]
     if len(nine) < CODE_LENGTH or -1 in nine:
         return []
-    total = _weighted_sum(nine)
+    total = sum(map(mul, _WEIGHTS, nine)) % _MODULUS
     return [
         window[:position] + window[position + 1] + window[position] + window[position + 2 : CODE_LENGTH]
         for position in range(1, CODE_LENGTH - 1)
@@ -149,41 +166,41 @@ def _transpositions(window: str, values: list[int]) -> list[str]:
     ]
 
 
-def _omissions(values: list[int]) -> list[str]:
+def _omissions(window: str, values: list[int]) -> list[str]:
     """A symbol was left out: 8 typed symbols, and the missing one solved at each position after the prefix."""
     eight = values[: CODE_LENGTH - 1]
     if len(eight) < CODE_LENGTH - 1 or -1 in eight:
         return []
     # before[p]: weighted sum of eight[:p] in place; after[p]: of eight[p:] shifted one place right.
-    before = [0] * CODE_LENGTH
-    after = [0] * CODE_LENGTH
-    for i, value in enumerate(eight):
-        before[i + 1] = before[i] + _WEIGHTS[i] * value
-    for i in range(CODE_LENGTH - 2, -1, -1):
-        after[i] = after[i + 1] + _WEIGHTS[i + 1] * eight[i]
-    found = []
-    for position in range(1, CODE_LENGTH):
-        inserted = (-(before[position] + after[position]) * _INVERSE[position]) % _MODULUS
-        found.append(_render([*eight[:position], inserted, *eight[position:]]))
-    return found
+    before = [0, *accumulate(map(mul, _WEIGHTS, eight))]
+    after = [*accumulate(map(mul, _WEIGHTS[:0:-1], eight[::-1]))]  # summed from the end
+    after.reverse()
+    after.append(0)
+    return [
+        window[:position]
+        + ALPHABET[(-(before[position] + after[position]) * _INVERSE[position]) % _MODULUS]
+        + window[position : CODE_LENGTH - 1]
+        for position in range(1, CODE_LENGTH)
+    ]
 
 
-def _extras(values: list[int]) -> list[str]:
+def _extras(window: str, values: list[int]) -> list[str]:
     """One symbol too many: drop each symbol after the prefix from a 10-symbol window."""
     ten = values[: CODE_LENGTH + 1]
-    bad = [i for i, value in enumerate(ten) if value < 0]
-    if len(ten) <= CODE_LENGTH or len(bad) > 1:
+    if len(ten) <= CODE_LENGTH:
         return []
+    bad = ten.count(-1)
+    if bad > 1:
+        return []
+    positions: Iterable[int] = (ten.index(-1),) if bad else range(1, CODE_LENGTH + 1)
     # before[p]: weighted sum of ten[:p] in place; after[p]: of ten[p+1:] shifted one place left.
-    before = [0] * (CODE_LENGTH + 2)
-    after = [0] * (CODE_LENGTH + 2)
-    for i in range(CODE_LENGTH):
-        before[i + 1] = before[i] + _WEIGHTS[i] * ten[i]
-    for i in range(CODE_LENGTH, 0, -1):
-        after[i - 1] = after[i] + _WEIGHTS[i - 1] * ten[i]
+    before = [0, *accumulate(map(mul, _WEIGHTS, ten[:CODE_LENGTH]))]
+    after = [*accumulate(map(mul, _WEIGHTS[::-1], ten[:0:-1]))]  # summed from the end
+    after.reverse()
+    after.append(0)
     return [
-        _render(ten[:position] + ten[position + 1 :])
-        for position in (bad or range(1, CODE_LENGTH + 1))
+        window[:position] + window[position + 1 : CODE_LENGTH + 1]
+        for position in positions
         if position > 0 and (before[position] + after[position]) % _MODULUS == 0
     ]
 
