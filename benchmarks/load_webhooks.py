@@ -1,24 +1,25 @@
-"""Load benchmark: the durable signed-webhook endpoint against a no-op endpoint of the same app.
+"""Load benchmark: the durable signed-webhook endpoints against a no-op endpoint of the same app.
 
-Starts the app (uvicorn, one worker) on 127.0.0.1 in a subprocess, with one extra route that
-exists only in this benchmark: ``POST /webhooks/_noop`` reads the body and answers 200 (no
-verification, no journal). The production app never has it. This process then drives load with
-httpx (async, bounded count and time): the same pre-signed bodies go first to the no-op route,
-then to the real ``/webhooks/<provider>`` routes (verified + journalled + committed before 200),
-alternating for ``--rounds`` rounds. It reports req/s, p50/p99 and the ratio webhook / no-op
-(goal ≥ 0.8). When ``taskset`` exists the server is pinned to CPU 0 and the load to CPU 1, so
-that the server, not the client, is what is measured (stack.md §3.2c). It also reports the server's
-CPU time per request in each phase (from ``/proc``): when httpx cannot saturate the server,
-req/s mostly measure the client, and the CPU ratio is the server's true capacity ratio.
+Starts the app (uvicorn, one worker, uvloop + httptools) on 127.0.0.1 in a subprocess, with one
+extra route that exists only in this benchmark: ``POST /webhooks/_noop`` reads the body and
+answers 200 (no verification, no journal); the production app never has it. Load comes from
+``wrk`` (``apt-get install wrk``) with ``load_webhooks.lua``, which sends pre-signed requests read
+from a file, each exactly once, so every webhook request is a new notification that is verified,
+journalled and committed before its 200. Server on CPU 0, wrk on CPU 1 (``taskset``), ``-t1 -c64``:
+the method of stack.md §3.2c, where httpx could not saturate the server.
 
-    .venv/bin/python benchmarks/load_webhooks.py --count 4000 --concurrency 64 --rounds 2
+In one run, per round: the no-op endpoint, then each provider's endpoint, with the same bodies.
+It reports req/s, p50/p99, the ratio webhook / no-op (goal ≥ 0.8), the server's CPU time per
+request, and checks that the journal holds at least one row per acknowledged webhook.
+
+    .venv/bin/python benchmarks/load_webhooks.py --providers generic,sepay --seconds 10 --rounds 2
     .venv/bin/python benchmarks/load_webhooks.py --database-url postgresql://postgres@127.0.0.1:5432/bench
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import shutil
 import socket
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from litestar import MediaType, Request, Response, post
 
 SECRETS = {
@@ -38,13 +40,15 @@ SECRETS = {
     "MARKET_CASSO_SECRET": "bench-casso",
     "MARKET_GENERIC_WEBHOOK_SECRET": "bench-generic",
 }
+HERE = Path(__file__).parent
+NOOP = "/webhooks/_noop"
 
 
 def bench_app() -> Any:
     """The app of ``MARKET_*`` settings plus the benchmark-only no-op route (uvicorn factory)."""
     from market.web.app import create_app
 
-    @post("/webhooks/_noop", status_code=200, media_type=MediaType.JSON, include_in_schema=False)
+    @post(NOOP, status_code=200, media_type=MediaType.JSON, include_in_schema=False)
     async def noop(request: Request[Any, Any, Any]) -> Response[bytes]:
         await request.body()
         return Response(b'{"success":true}', media_type=MediaType.JSON)
@@ -78,13 +82,17 @@ def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
         "-m",
         "uvicorn",
         "--app-dir",
-        str(Path(__file__).parent),
+        str(HERE),
         "--factory",
         "load_webhooks:bench_app",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
         "--no-access-log",
         "--log-level",
         "warning",
@@ -101,67 +109,92 @@ def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the server did not start within 30 s")
 
 
-def _phase(
-    server_pid: int, base: str, requests: list[tuple[str, bytes, dict[str, str]]], concurrency: int, seconds: float
-) -> dict[str, float]:
-    cpu_before = _cpu_seconds(server_pid)
-    result = asyncio.run(_drive(base, requests, concurrency, seconds))
-    result["server_cpu_us"] = (_cpu_seconds(server_pid) - cpu_before) / result["requests"] * 1e6
-    return result
-
-
-async def _drive(
-    base: str, requests: list[tuple[str, bytes, dict[str, str]]], concurrency: int, max_seconds: float
-) -> dict[str, float]:
-    latencies: list[float] = []
-    failures = 0
-    pending = iter(requests)
-    deadline = time.monotonic() + max_seconds
-
-    async def worker() -> None:
-        nonlocal failures
-        # One client per worker: httpx's shared pool slows down sharply under many concurrent requests.
-        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-            for path, body, headers in pending:
-                if time.monotonic() > deadline:
-                    return
-                begin = time.perf_counter()
-                response = await client.post(path, content=body, headers=headers)
-                latencies.append(time.perf_counter() - begin)
-                failures += response.status_code != 200
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "requests": len(latencies),
-        "failures": failures,
-        "rps": len(latencies) / elapsed,
-        "p50_ms": latencies[len(latencies) // 2] * 1000,
-        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-    }
-
-
-def _requests(provider: str, count: int, seed: int) -> list[tuple[str, bytes, dict[str, str]]]:
+def _signed(provider: str, count: int, seed: int) -> list[tuple[str, bytes, dict[str, str]]]:
+    """``count`` distinct notifications of ``provider``, signed now (valid for the 5-minute window)."""
     from market.config import load_settings
     from market.reconcile import simulate as sim
 
     settings = load_settings()
-    providers = sim.configured_providers(settings) if provider == "mixed" else [provider]
-    # Signed now, sent within the 5-minute window; signing stays out of the measured time.
-    return [sim.render(t, settings) for t in sim.plan(providers, count, 0.0, seed)]  # type: ignore[arg-type]
+    return [sim.render(t, settings) for t in sim.plan([provider], count, 0.0, seed)]  # type: ignore[list-item]
+
+
+def _write_requests(path: Path, port: int, requests: list[tuple[str, bytes, dict[str, str]]]) -> None:
+    """The raw HTTP/1.1 requests, as ``<length>\\n<request>`` records for ``load_webhooks.lua``."""
+    with path.open("wb") as out:
+        for target, body, headers in requests:
+            head = [f"POST {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Content-Length: {len(body)}"]
+            head += [f"{name}: {value}" for name, value in headers.items()]
+            raw = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+            out.write(b"%d\n" % len(raw) + raw)
+
+
+def _wrk(path: Path, port: int, seconds: int, connections: int) -> dict[str, float]:
+    command = [
+        *_pin(1),
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / "load_webhooks.lua"),
+        f"http://127.0.0.1:{port}",
+    ]
+    env = {**os.environ, "LOAD_REQUESTS": str(path)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"wrk failed: {done.stderr or done.stdout}")
+    output = done.stdout
+    return json.loads(next(line for line in output.splitlines() if line.startswith("{")))  # type: ignore[no-any-return]
+
+
+def _journal_rows() -> int:
+    from market.config import load_settings
+    from market.db import create_sync_engine_for
+
+    engine = create_sync_engine_for(load_settings())  # MARKET_DATABASE_URL is the url
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM notification_journal")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def _phase(
+    server_pid: int, workdir: Path, port: int, requests: list[tuple[str, bytes, dict[str, str]]], args: Any
+) -> dict[str, float]:
+    path = workdir / "requests.bin"
+    _write_requests(path, port, requests)
+    cpu_before = _cpu_seconds(server_pid)
+    result = _wrk(path, port, args.seconds, args.connections)
+    result["server_cpu_us"] = (_cpu_seconds(server_pid) - cpu_before) / max(1, result["requests"]) * 1e6
+    result["rps"] = result["requests"] / result["duration_us"] * 1e6
+    result["exhausted"] = result["requests"] >= len(requests)
+    return result
+
+
+def _line(name: str, r: dict[str, float]) -> str:
+    warn = "  (ran out of requests: raise --requests)" if r["exhausted"] else ""
+    return (
+        f"  {name:10s} {r['rps']:8.0f} req/s  p50 {r['p50_us'] / 1000:6.1f} ms  p99 {r['p99_us'] / 1000:6.1f} ms  "
+        f"server CPU {r['server_cpu_us']:5.0f} us/req  non-2xx {int(r['non2xx'])}  "
+        f"socket errors {int(r['socket_errors'])}{warn}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--provider", default="mixed", choices=["payos", "sepay", "casso", "generic", "mixed"])
-    parser.add_argument("--count", type=int, default=4000, help="requests per phase")
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=2, help="no-op / webhook pairs")
-    parser.add_argument("--max-seconds", type=float, default=60, help="cap per phase")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--providers", default="generic,sepay", help="comma-separated: payos,sepay,casso,generic")
+    parser.add_argument("--seconds", type=int, default=10, help="measured time per phase")
+    parser.add_argument("--requests", type=int, default=120_000, help="pre-signed requests per phase (upper bound)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
+    providers = args.providers.split(",")
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
 
     workdir = Path(tempfile.mkdtemp(prefix="market-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
@@ -176,37 +209,44 @@ def main() -> None:
     server = _start_server(env, port)
     if pin := _pin(1):
         os.sched_setaffinity(0, {int(pin[-1])})
-    base = f"http://127.0.0.1:{port}"
-    results: dict[str, list[dict[str, float]]] = {"noop": [], "webhook": []}
+    rows: list[tuple[str, int, dict[str, float]]] = []
+    acknowledged = 0
+    seed = 1
     try:
-        warm = _requests(args.provider, 300, seed=9999)
-        asyncio.run(_drive(base, [("/webhooks/_noop", b, h) for _, b, h in warm], args.concurrency, 30))
-        asyncio.run(_drive(base, warm, args.concurrency, 30))
-        for round_no in range(args.rounds):
-            signed = _requests(args.provider, args.count, seed=round_no + 1)
-            noop = [("/webhooks/_noop", body, headers) for _, body, headers in signed]
-            results["noop"].append(_phase(server.pid, base, noop, args.concurrency, args.max_seconds))
-            results["webhook"].append(_phase(server.pid, base, signed, args.concurrency, args.max_seconds))
+        warm = _signed(providers[0], 3000, seed=9999)
+        for target in (NOOP, None):
+            requests = [(target or path, body, headers) for path, body, headers in warm]
+            _phase(server.pid, workdir, port, requests, argparse.Namespace(seconds=2, connections=args.connections))
+        acknowledged += 3000
+        for round_no in range(1, args.rounds + 1):
+            for provider in providers:
+                # The same signed bodies go to both endpoints; the no-op one stores nothing.
+                seed += 1
+                signed = _signed(provider, args.requests, seed)
+                noop = _phase(server.pid, workdir, port, [(NOOP, b, h) for _, b, h in signed], args)
+                hook = _phase(server.pid, workdir, port, signed, args)
+                acknowledged += int(hook["requests"] - hook["non2xx"])
+                rows.append((provider, round_no, noop))
+                rows.append((provider, round_no, hook))
     finally:
         server.terminate()
         server.wait(15)
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(f"database {url.split(':')[0]}, provider {args.provider}, {args.count} requests x {args.rounds} rounds, "
-          f"concurrency {args.concurrency}, pinned {'yes' if _pin(0) else 'no'}")  # fmt: skip
-    for name, runs in results.items():
-        for i, r in enumerate(runs):
-            print(
-                f"  {name:8s} round {i + 1}: {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.1f} ms  "
-                f"p99 {r['p99_ms']:6.1f} ms  server CPU {r['server_cpu_us']:5.0f} us/req  non-200 {int(r['failures'])}"
-            )
-    ratios = [w["rps"] / n["rps"] for n, w in zip(results["noop"], results["webhook"], strict=True)]
-    print("  ratio webhook / no-op req/s per round: " + ", ".join(f"{r:.2f}" for r in ratios) + " (goal >= 0.80)")
-    # When the load generator, not the server, is the limit, req/s hide the server's cost; the
-    # server's CPU per request is what bounds its capacity once it is saturated.
-    capacity = [
-        n["server_cpu_us"] / w["server_cpu_us"] for n, w in zip(results["noop"], results["webhook"], strict=True)
-    ]
-    print("  capacity ratio (no-op CPU / webhook CPU per request): " + ", ".join(f"{r:.2f}" for r in capacity))
+    journalled = _journal_rows()
+    shutil.rmtree(workdir, ignore_errors=True)
+    print(
+        f"database {url.split(':')[0]}, wrk -t1 -c{args.connections} {args.seconds} s per phase, "
+        f"pinned {'server CPU 0, wrk CPU 1' if _pin(0) else 'no'}"
+    )
+    for (provider, round_no, noop), (_, _, hook) in zip(rows[::2], rows[1::2], strict=True):
+        print(f"round {round_no}, {provider}:")
+        print(_line("no-op", noop))
+        print(_line(provider, hook))
+        print(
+            f"  ratio webhook / no-op: {hook['rps'] / noop['rps']:.2f} req/s (goal >= 0.80), "
+            f"{noop['server_cpu_us'] / hook['server_cpu_us']:.2f} by server CPU per request"
+        )
+    verdict = "ok" if journalled >= acknowledged else "MISSING ROWS"
+    print(f"journal: {journalled} rows for {acknowledged} acknowledged webhooks ({verdict})")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import datetime as dt
 import json
 
 import pytest
+from sqlalchemy.dialects import sqlite
 
 from conftest import make_settings
 from market.reconcile.adapters import (
@@ -18,6 +19,8 @@ from market.reconcile.adapters import (
     sepay,
     vietqr,
 )
+from market.reconcile.journal import _sqlite_time
+from market.reconcile.models import JournalEntry
 from market.reconcile.signatures import (
     casso_candidates,
     casso_signature,
@@ -270,3 +273,19 @@ def test_vietqr_wrong_credentials():
         vietqr.issue_token("Bearer x", SETTINGS, NOW)
     with pytest.raises(NotConfiguredError):
         vietqr.issue_token(_basic("vietqr", "pass word"), UNCONFIGURED, NOW)
+
+
+def test_journal_writes_sqlite_values_exactly_as_sqlalchemy_would():
+    # The writer encodes SQLite rows itself for speed; others compare and read them through SQLAlchemy,
+    # so the text must be the same byte for byte (SQLite compares times as text).
+    dialect = sqlite.dialect()
+    column = JournalEntry.__table__.c.received_at
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    vietnam = dt.timezone(dt.timedelta(hours=7))
+    for moment in (
+        dt.datetime(2025, 6, 1, 9, 15, 42, tzinfo=vietnam),
+        dt.datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+    ):
+        assert _sqlite_time(moment) == process(moment)
+    with pytest.raises(ValueError, match="naive"):
+        _sqlite_time(dt.datetime(2025, 6, 1, 9, 15, 42))  # noqa: DTZ001 - the naive time is the point

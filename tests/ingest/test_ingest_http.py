@@ -91,7 +91,17 @@ def test_forged_stale_malformed_and_oversized_are_refused(hooks, engine):
     too_big = hooks.post("/webhooks/payos", content=huge)
     assert too_big.status_code == 413
     assert too_big.headers["content-type"].startswith(PROBLEM)
+    # Without Content-Length (chunked), the limit holds on the bytes actually received.
+    assert hooks.post("/webhooks/payos", content=iter([huge[:40_000], huge[40_000:]])).status_code == 413
     assert _rows(engine) == []
+
+
+def test_chunked_delivery_without_content_length_is_journalled(hooks, engine):
+    transfer = next(t for t in _transfers() if t.provider == "generic")
+    path, body, headers = sim.render(transfer, make_settings("sqlite:///x.db", **SECRETS))
+    response = hooks.post(path, content=iter([body[:50], body[50:]]), headers=headers)
+    assert response.status_code == 200, response.text
+    assert [r["provider_txn_id"] for r in _rows(engine)] == [transfer.txn_id]
 
 
 def test_unconfigured_provider_refuses_everything(database_url):
