@@ -52,6 +52,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     vietqr_password: str = ""
     generic_webhook_secret: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Match the journal inside the server. Off for a web worker that should only ingest, when
+    # another process runs ``market reconcile run`` (and in tests of the ingest layer alone).
+    run_matcher: bool = True
 
     @property
     def is_sqlite(self) -> bool:

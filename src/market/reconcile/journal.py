@@ -314,6 +314,8 @@ def write_batch(conn: Connection, items: Sequence[Incoming]) -> list[Stored]:
     one batch is inserted once; on PostgreSQL ``ON CONFLICT`` also covers another worker that
     committed the same key meanwhile.
     """
+    if not items:
+        return []
     sql = _sql_for(conn.dialect)
     keys = [(i.notification.provider, i.notification.provider_txn_id) for i in items]
     first_of: dict[_Key, Incoming] = {}

@@ -35,8 +35,8 @@ __all__ = [
 _Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 INTENT_STATES = ("open", "partial", "paid", "overpaid", "expired", "cancelled")
-# How a receipt relates to what was expected; every kind but ``reversal`` is a cashless sale.
-RECEIPT_KINDS = ("sale", "partial", "overpaid", "duplicate", "late", "reversal")
+# How a receipt relates to what was expected (the core's outcome); every kind but ``reversal`` is a cashless sale.
+RECEIPT_KINDS = ("sale", "paid", "partial", "overpaid", "duplicate", "late", "reversal")
 
 
 class PaymentIntent(Base):
@@ -87,6 +87,10 @@ class Receipt(Base):
     is_reversed: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     # Flags a person should look at: a duplicate to refund, a late payment, an overpayment.
     flag: Mapped[str | None] = mapped_column(sa.String(24))
+    # Đồng still owed back to the payer (duplicate: all of it; overpaid: the excess), and đồng
+    # already taken back by reversals: the book needs both to tie a later refund to this receipt.
+    refund_due: Mapped[int] = mapped_column(Money, default=0, server_default="0")
+    reversed_amount: Mapped[int] = mapped_column(Money, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
