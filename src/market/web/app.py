@@ -7,18 +7,21 @@ import logging
 import pkgutil
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import swagger_ui_bundle
 from litestar import Litestar
 from litestar.config.app import AppConfig
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import market
@@ -34,6 +37,8 @@ log = logging.getLogger("market.web")
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 SWAGGER_STATIC = "/static/swagger"
+APP_STATIC = "/static/app"
+WEB_DIR = Path(__file__).parent
 # Inline icon: the default one is fetched from a CDN, which an offline market cannot reach.
 _FAVICON = (
     "<link rel='icon' type='image/svg+xml' href=\"data:image/svg+xml,"
@@ -85,7 +90,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     modules = _route_modules()
     handlers: list[Any] = [
-        create_static_files_router(path=SWAGGER_STATIC, directories=[swagger_ui_bundle.swagger_ui_path], name="swagger")
+        create_static_files_router(
+            path=SWAGGER_STATIC, directories=[swagger_ui_bundle.swagger_ui_path], name="swagger"
+        ),
+        # The pages' own CSS and scripts: served by us, never a CDN (phones on 3G, an office offline).
+        # Pages link them with a content hash (``?v=``), so a phone may keep them a year unasked.
+        create_static_files_router(
+            path=APP_STATIC,
+            directories=[WEB_DIR / "static"],
+            name="app-static",
+            cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True),
+        ),
     ]
     lifespans: list[Lifespan] = [_database]
     for module in modules:
@@ -107,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=exception_handlers,
         openapi_config=_openapi(),
+        template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )

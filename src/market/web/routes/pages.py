@@ -1,0 +1,381 @@
+"""The web pages, rendered on the server: Vietnamese first, English with ``?lang=en``.
+
+- ``/``: the market, a short adoption summary, the three areas.
+- ``/sap/{stall}``: a stall holder's page (QR, card, receiving account);
+  ``/sap/{stall}/nhan-tien``: the live "payment received" screen, which speaks each payment.
+- ``/quan-ly/sap``, ``/quan-ly/sap/{stall}``: the registry for market management;
+  ``/quan-ly/doi-soat``: payments waiting for a person.
+- ``/bao-cao``: adoption figures and the commune's downloads.
+
+Pages answer HTML, errors included (a friendly 404 for an unknown stall); the JSON API keeps
+problem+json. Pages that show figures of a package still being built (``market.adoption``,
+``market.reconcile.review``) import it lazily and say "not available yet" when it is missing.
+Pages are small and script-light for cheap phones on 3G: no framework, nothing from a CDN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import importlib.util
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final, TypeVar
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from litestar import Request, get
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import market
+from market.config import Settings
+from market.errors import InvalidInputError, NotFoundError
+from market.merchants import service
+from market.merchants.codes import normalize_stall_code
+from market.merchants.schemas import StallOut
+from market.merchants.store import stalls
+from market.web import i18n
+from market.web.routes.stream import day_total, latest_receipt_id, recent_receipts, stall_row_id
+
+__all__ = ["ROUTES"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PAGE_SIZE: Final = 50
+_STATIC_DIR = Path(__file__).parent.parent / "static"
+_ONE_YEAR = 365 * 24 * 3600
+_REVIEW_LIMIT = 100
+# What the live screen's script says and shows by itself (i18n keys).
+_LIVE_STRINGS = (
+    "live.state.connecting",
+    "live.state.open",
+    "live.state.lost",
+    "live.sound.on",
+    "live.payer.unknown",
+    "live.reversal",
+    "live.say",
+    "live.say.reversal",
+    "live.count",
+)
+
+
+def _static_version() -> str:
+    # Part of every asset URL, so a phone never runs yesterday's script against today's page.
+    digest = hashlib.sha256(market.__version__.encode())
+    for path in sorted(_STATIC_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+_STATIC_VERSION: Final = _static_version()
+
+
+def _static(name: str) -> str:
+    return f"/static/app/{name}?v={_STATIC_VERSION}"
+
+
+async def _read(engine: AsyncEngine, call: Callable[[Connection], T]) -> T:
+    async with engine.connect() as conn:
+        return await conn.run_sync(call)
+
+
+def _optional(module: str) -> Any | None:
+    """A module of a package another engineer may not have landed yet; ``None`` when absent."""
+    if importlib.util.find_spec(module.rpartition(".")[0]) is None or importlib.util.find_spec(module) is None:
+        return None
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        log.warning("page feature unavailable: %s: %s", module, exc)
+        return None
+
+
+def _today(settings: Settings) -> dt.date:
+    return dt.datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+class _Page:
+    """What every page needs: the language, its switch link, the cookie, the formatters."""
+
+    def __init__(self, request: Request[Any, Any, Any], settings: Settings) -> None:
+        lang, set_cookie = i18n.choose_lang(request.query_params.get("lang"), request.cookies.get(i18n.LANG_COOKIE))
+        self.t = i18n.Translator(lang)
+        self.settings = settings
+        self.set_cookie = set_cookie
+        query = {k: v for k, v in request.query_params.items() if k != "lang"}
+        query["lang"] = self.t.other
+        self.switch_url = f"{request.url.path}?{urlencode(query)}"
+        self.path = request.url.path
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Template:
+        tz = self.settings.timezone
+        values: dict[str, Any] = {
+            "t": self.t,
+            "lang": self.t.lang,
+            "switch_url": self.switch_url,
+            "path": self.path,
+            "market_name": self.settings.market_name,
+            "static": _static,
+            "money": i18n.money,
+            "integer": i18n.integer,
+            "percent": i18n.percent,
+            "date": i18n.date_vi,
+            "datetime": lambda moment: i18n.datetime_local(moment, tz),
+            "time": lambda moment: i18n.time_local(moment, tz),
+        }
+        values.update(context)
+        cookies = (
+            [Cookie(key=i18n.LANG_COOKIE, value=self.t.lang, max_age=_ONE_YEAR, path="/", samesite="lax")]
+            if self.set_cookie
+            else None
+        )
+        return Template(template_name=template, context=values, status_code=status, cookies=cookies)
+
+    def not_found(self, code: str) -> Template:
+        """The friendly 404 page for a stall code that names no stall."""
+        return self.render("not_found.html.j2", status=404, code=code)
+
+
+# --- home ---------------------------------------------------------------------------------
+
+
+def _summary(conn: Connection, settings: Settings) -> Any | None:
+    metrics = _optional("market.adoption.metrics")
+    if metrics is None:
+        return None
+    return metrics.adoption(conn, as_of=_today(settings), window=30, timezone=settings.timezone, trend=False)
+
+
+@get("/", include_in_schema=False)
+async def home(
+    request: Request[Any, Any, Any], settings: NamedDependency[Settings], engine: NamedDependency[AsyncEngine]
+) -> Template:
+    """The market's front page."""
+    page = _Page(request, settings)
+    figures = await _read(engine, lambda c: _summary(c, settings))
+    return page.render("home.html.j2", figures=figures, names=_figure_names(figures, page.t.lang))
+
+
+# --- stall holder ---------------------------------------------------------------------------
+
+
+@get("/sap", include_in_schema=False)
+async def find_stall(
+    request: Request[Any, Any, Any], settings: NamedDependency[Settings], ma: FromQuery[str] = ""
+) -> Redirect | Template:
+    """The "open my stall" form: on to the stall's page, whatever spelling was typed ("sạp a12")."""
+    typed = ma.strip()
+    if not typed:
+        return Redirect("/")
+    try:
+        code = normalize_stall_code(typed)
+    except ValueError:
+        return _Page(request, settings).not_found(typed)
+    return Redirect(f"/sap/{code}")
+
+
+async def _stall(engine: AsyncEngine, code: str) -> StallOut:
+    return await _read(engine, lambda c: service.get_stall(c, code))
+
+
+def _default_account(stall: StallOut) -> Any | None:
+    return next((a for a in stall.accounts if a.is_default), stall.accounts[0] if stall.accounts else None)
+
+
+@get("/sap/{stall:str}", include_in_schema=False)
+async def stall_page(
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    engine: NamedDependency[AsyncEngine],
+    stall: FromPath[str],
+) -> Template:
+    """A stall holder's page: QR, card, receiving account, and the way to the live screen."""
+    page = _Page(request, settings)
+    try:
+        found = await _stall(engine, stall)
+    except NotFoundError:
+        return page.not_found(stall)
+    return page.render("stall.html.j2", stall=found, account=_default_account(found))
+
+
+@get("/sap/{stall:str}/nhan-tien", include_in_schema=False)
+async def live_page(
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    engine: NamedDependency[AsyncEngine],
+    stall: FromPath[str],
+) -> Template:
+    """The live "payment received" screen: today's payments, then each new one shown and spoken."""
+    page = _Page(request, settings)
+    today = _today(settings)
+
+    def load(conn: Connection) -> tuple[str, int, list[Any], tuple[int, int]]:
+        stall_id, code = stall_row_id(conn, stall)
+        since = latest_receipt_id(conn, stall_id)
+        return code, since, recent_receipts(conn, stall_id, day=today), day_total(conn, stall_id, today)
+
+    try:
+        code, since, payments, (count, total) = await _read(engine, load)
+    except NotFoundError:
+        return page.not_found(stall)
+    strings = {key.removeprefix("live."): page.t(key) for key in _LIVE_STRINGS}
+    return page.render(
+        "live.html.j2",
+        code=code,
+        since=since,
+        payments=payments,
+        count=count,
+        total=total,
+        strings=strings,
+        timezone=settings.timezone,
+    )
+
+
+# --- management -----------------------------------------------------------------------------
+
+
+def _zones(conn: Connection) -> list[str]:
+    return [str(z) for z in conn.scalars(sa.select(stalls.c.zone).distinct().order_by(stalls.c.zone))]
+
+
+@get("/quan-ly/sap", include_in_schema=False)
+async def manage_stalls(
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    engine: NamedDependency[AsyncEngine],
+    q: FromQuery[str] = "",
+    zone: FromQuery[str] = "",
+    category: FromQuery[str] = "",
+    status: FromQuery[str] = "",
+    onboarding: FromQuery[str] = "",
+    page_number: FromQuery[int] = 1,
+) -> Template:
+    """The registry: search without diacritics ("nguyen" finds "Nguyễn"), filters, pages of 50."""
+    page = _Page(request, settings)
+    number = max(page_number, 1)
+    filters = service.StallFilter(
+        zone=zone or None,
+        category=category or None,
+        status=status or None,
+        onboarding=onboarding or None,
+        q=q or None,
+        limit=PAGE_SIZE,
+        offset=(number - 1) * PAGE_SIZE,
+    )
+    chosen = {"q": q, "zone": zone, "category": category, "status": status, "onboarding": onboarding}
+    zones = await _read(engine, _zones)
+    try:
+        result = await _read(engine, lambda c: service.list_stalls(c, filters))
+    except InvalidInputError as exc:
+        return page.render("manage_list.html.j2", status=422, errors=exc.errors, chosen=chosen, zones=zones)
+    pages = max(1, math.ceil(result.total / PAGE_SIZE))
+    kept = {k: v for k, v in chosen.items() if v}
+    if page.t.lang != "vi":
+        kept["lang"] = page.t.lang
+
+    def page_url(n: int) -> str:
+        return f"{page.path}?{urlencode({**kept, 'page_number': n})}"
+
+    return page.render(
+        "manage_list.html.j2",
+        result=result,
+        chosen=chosen,
+        zones=zones,
+        page_number=number,
+        pages=pages,
+        prev_url=page_url(number - 1) if number > 1 else None,
+        next_url=page_url(number + 1) if number < pages else None,
+    )
+
+
+@get("/quan-ly/sap/{stall:str}", include_in_schema=False)
+async def manage_stall(
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    engine: NamedDependency[AsyncEngine],
+    stall: FromPath[str],
+) -> Template:
+    """One stall for the office: holder, accounts, onboarding, recent payments, history, card links."""
+    page = _Page(request, settings)
+
+    def load(conn: Connection) -> tuple[StallOut, Any, list[Any]]:
+        found = service.get_stall(conn, stall)
+        stall_id, _ = stall_row_id(conn, found.code)
+        return found, service.stall_history(conn, found.code, limit=50), recent_receipts(conn, stall_id, limit=20)
+
+    try:
+        found, history, payments = await _read(engine, load)
+    except NotFoundError:
+        return page.not_found(stall)
+    return page.render("manage_stall.html.j2", stall=found, history=history, payments=payments)
+
+
+def _review_queue(conn: Connection) -> Any | None:
+    review = _optional("market.reconcile.review")
+    if review is None:
+        return None
+    return review.list_unmatched(conn, state="open", limit=_REVIEW_LIMIT)
+
+
+@get("/quan-ly/doi-soat", include_in_schema=False)
+async def review_queue(
+    request: Request[Any, Any, Any], settings: NamedDependency[Settings], engine: NamedDependency[AsyncEngine]
+) -> Template:
+    """Payments automation would not attribute, with ranked suggestions and a form to decide each."""
+    page = _Page(request, settings)
+    queue = await _read(engine, _review_queue)
+    strings = {key.removeprefix("review."): page.t(key) for key in ("review.done", "review.failed")}
+    return page.render("review.html.j2", queue=queue, strings=strings)
+
+
+# --- commune --------------------------------------------------------------------------------
+
+
+def _figure_names(figures: Any | None, lang: str) -> dict[str, str]:
+    """Indicator key → name in the page language (the figures carry their own definitions)."""
+    if figures is None:
+        return {}
+    return {d.key: (d.name_en if lang == "en" else d.name) for d in figures.definitions}
+
+
+def _report_figures(conn: Connection, settings: Settings) -> tuple[Any, Any] | None:
+    metrics = _optional("market.adoption.metrics")
+    if metrics is None:
+        return None
+    today, tz = _today(settings), settings.timezone
+    by_zone = metrics.adoption(conn, as_of=today, window=30, by="zone", timezone=tz, trend=False)
+    by_category = metrics.adoption(conn, as_of=today, window=30, by="category", timezone=tz, trend=False)
+    return by_zone, by_category
+
+
+@get("/bao-cao", include_in_schema=False)
+async def report_page(
+    request: Request[Any, Any, Any], settings: NamedDependency[Settings], engine: NamedDependency[AsyncEngine]
+) -> Template:
+    """Adoption figures (numerator / denominator) by zone and category, and the commune's downloads."""
+    page = _Page(request, settings)
+    found = await _read(engine, lambda c: _report_figures(c, settings))
+    by_zone, by_category = found if found else (None, None)
+    reports_ready = _optional("market.adoption.commune") is not None
+    return page.render(
+        "report.html.j2",
+        figures=by_zone,
+        by_category=by_category,
+        names=_figure_names(by_zone, page.t.lang),
+        reports_ready=reports_ready,
+        period=_today(settings).strftime("%Y-%m"),
+    )
+
+
+ROUTES = [home, find_stall, stall_page, live_page, manage_stalls, manage_stall, review_queue, report_page]
