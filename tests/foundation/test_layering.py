@@ -1,7 +1,7 @@
 """The design's dependency rule: each package imports only the packages before it.
 
-Order: merchants → payments → reconcile → adoption → web. Shared modules (config, db, errors,
-text) are below all of them and import none of them.
+Order: merchants → payments → reconcile → adoption → web. Shared modules (banks, cliutil, config,
+db, errors, text) are below all of them and import none of them.
 """
 
 import ast
@@ -11,7 +11,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "market"
 ORDER = ["merchants", "payments", "reconcile", "adoption", "web"]
-SHARED = ["banks", "config", "db", "errors", "text"]
+SHARED = ["banks", "cliutil", "config", "db", "errors", "text"]
 
 
 def _imports(path: Path) -> set[str]:

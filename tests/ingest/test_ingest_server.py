@@ -3,17 +3,13 @@
 import asyncio
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from conftest import make_settings
 from market.reconcile import simulate as sim
+from server_process import free_port, serve, stop
 
 pytestmark = pytest.mark.slow
 
@@ -26,40 +22,6 @@ SECRETS = {
 SENDER = make_settings("sqlite:///unused.db", **{k.removeprefix("MARKET_").lower(): v for k, v in SECRETS.items()})
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serve(database_url, port):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_")}
-    env.update(SECRETS, MARKET_DATABASE_URL=database_url, MARKET_LOG_LEVEL="WARNING")
-    command = [sys.executable, "-m", "market", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"server exited: {server.stderr.read().decode() if server.stderr else ''}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    server.kill()
-    raise AssertionError("server did not answer /healthz within 30 s")
-
-
-def _stop(server):
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
 def _journal_keys(engine):
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT provider, provider_txn_id FROM notification_journal")).all()
@@ -70,12 +32,12 @@ def test_ten_thousand_deliveries_with_retries_are_journalled_exactly_once(databa
     deliveries = sim.plan(list(sim.PROVIDERS), 10_000, 0.3, seed=20261128)
     unique = {sim.provider_key(t) for t in deliveries}
     assert len(unique) == 7000
-    port = _free_port()
-    server = _serve(database_url, port)
+    port = free_port()
+    server = serve(database_url, port, **SECRETS)
     try:
         report = asyncio.run(sim.send(f"http://127.0.0.1:{port}", deliveries, SENDER, concurrency=16, max_seconds=240))
     finally:
-        _stop(server)
+        stop(server)
     assert (report.sent, report.acknowledged, report.rejected, report.transport_errors) == (10_000, 10_000, {}, 0)
     keys = _journal_keys(engine)
     assert len(keys) == len(unique)
@@ -85,9 +47,9 @@ def test_ten_thousand_deliveries_with_retries_are_journalled_exactly_once(databa
 def test_every_acknowledged_delivery_survives_sigkill_and_resending_adds_nothing(database_url, engine):
     deliveries = sim.plan(list(sim.PROVIDERS), 2500, 0.2, seed=7)
     unique = {sim.provider_key(t) for t in deliveries}
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = _serve(database_url, port)
+    server = serve(database_url, port, **SECRETS)
 
     async def send_and_kill():
         sending = asyncio.create_task(sim.send(url, deliveries, SENDER, concurrency=16, max_seconds=120))
@@ -100,14 +62,14 @@ def test_every_acknowledged_delivery_survives_sigkill_and_resending_adds_nothing
     try:
         report = asyncio.run(send_and_kill())
     finally:
-        _stop(server)
+        stop(server)
     server.wait()
     acknowledged = {sim.provider_key(o.transfer) for o in report.outcomes if 200 <= o.status < 300}
     assert 300 <= len(acknowledged) < len(unique), "the kill did not land mid-stream"
     assert report.transport_errors > 0
     assert acknowledged <= set(_journal_keys(engine)), "an acknowledged notification was lost"
 
-    server = _serve(database_url, port)
+    server = serve(database_url, port, **SECRETS)
     try:
         resent = asyncio.run(sim.send(url, deliveries, SENDER, concurrency=16, max_seconds=120))
         assert resent.acknowledged == len(deliveries)
@@ -116,5 +78,5 @@ def test_every_acknowledged_delivery_survives_sigkill_and_resending_adds_nothing
         again = asyncio.run(sim.send(url, deliveries, SENDER, concurrency=16, max_seconds=120))
         assert again.acknowledged == len(deliveries)
     finally:
-        _stop(server)
+        stop(server)
     assert sorted(_journal_keys(engine)) == sorted(keys)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from web_pages_helpers import add_receipt, add_review_item, add_stall, free_port, serve, stop
+from web_pages_helpers import add_receipt, add_review_item, add_stall
+
+from server_process import free_port, serve, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
 # CI installs Chromium and sets MARKET_TEST_REQUIRE_BROWSER: there a missing browser fails, never skips.

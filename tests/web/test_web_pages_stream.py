@@ -8,7 +8,9 @@ import time
 
 import httpx
 import pytest
-from web_pages_helpers import add_receipt, add_stall, free_port, serve, sse_events, stop
+from web_pages_helpers import add_receipt, add_stall, sse_events
+
+from server_process import free_port, serve, stop
 
 pytestmark = pytest.mark.slow
 

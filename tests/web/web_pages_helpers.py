@@ -1,5 +1,5 @@
-"""Helpers for the web page tests: stalls, matched receipts written straight into the ledger, a real
-server process, and a Server-Sent Events reader.
+"""Helpers for the web page tests: stalls, matched receipts written straight into the ledger, and a
+Server-Sent Events reader (the real server process comes from ``server_process``).
 
 Not a test module (no ``test_`` prefix). Receipts are inserted with Core the way the matching
 driver writes them (a journal row, then a receipt pointing at it), so the pages and the stream
@@ -11,14 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -121,51 +117,6 @@ def add_review_item(engine: Engine, amount: int, memo: str, reason: str, suggest
                 {"journal_id": journal_id, "reason": reason, "suggestions": suggestions},
             ).scalar_one()
         )
-
-
-# --- a real server ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    """``python -m market serve`` on 127.0.0.1:``port`` over ``database_url``, once it answers /healthz."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_")}
-    env.update(MARKET_DATABASE_URL=database_url, MARKET_LOG_LEVEL="WARNING")
-    command = [sys.executable, "-m", "market", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"server exited: {server.stderr.read().decode() if server.stderr else ''}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    server.kill()
-    raise AssertionError("server did not answer /healthz within 30 s")
-
-
-def stop(server: subprocess.Popen[bytes], *, kill: bool = False) -> None:
-    """Stop the server (SIGKILL when ``kill``: a crash, open streams and all)."""
-    if server.poll() is None:
-        if kill:
-            server.kill()
-        else:
-            server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    if server.stderr:
-        server.stderr.close()
 
 
 # --- reading Server-Sent Events -----------------------------------------------------------------

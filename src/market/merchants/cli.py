@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import getpass
 import io
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Literal
 
 import click
-import sqlalchemy as sa
 
-from market.config import Settings, SettingsError, load_settings
-from market.db import create_sync_engine_for
+from market.cliutil import cli_actor, cli_settings, sync_engine
 from market.merchants.csvio import write_csv
 from market.merchants.importer import ImportReport, import_csv
 from market.merchants.service import all_stalls
@@ -23,35 +19,6 @@ __all__ = ["COMMANDS", "merchants"]
 
 # Below this many rows the import is over before a bar would be drawn.
 _PROGRESS_FROM_ROWS = 1000
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
-
-
-def _actor(user: str | None) -> str:
-    if user and user.strip():
-        return user.strip()[:64]
-    try:
-        return getpass.getuser()[:64] or "system"
-    except (KeyError, OSError):  # no login name (e.g. a container without a passwd entry)
-        return "system"
-
-
-@contextmanager
-def _database_errors(engine: sa.Engine) -> Iterator[None]:
-    """One readable line instead of a traceback when the database is down or not migrated; disposes ``engine``."""
-    try:
-        yield
-    except sa.exc.DBAPIError as exc:
-        raise click.ClickException(
-            f"lỗi cơ sở dữ liệu / database error: {exc.orig} (đã chạy `market db upgrade`? / run `market db upgrade`?)"
-        ) from None
-    finally:
-        engine.dispose()
 
 
 class _Progress:
@@ -107,16 +74,15 @@ def import_command(ctx: click.Context, file: Path, dry_run: bool, user: str | No
     All or nothing: any bad row writes nothing; each problem is listed by row and column, and
     the command exits with status 2. Importing the same file again changes nothing.
     """
-    settings = _settings()
+    settings = cli_settings()
     data = file.read_bytes()
-    engine = create_sync_engine_for(settings)
-    with _database_errors(engine), ExitStack() as stack, engine.connect() as conn:
+    with sync_engine(settings) as engine, ExitStack() as stack, engine.connect() as conn:
         progress = _Progress(stack)
         # The import reads everything, then writes: take SQLite's write lock up front (db.py).
         conn = conn.execution_options(sqlite_immediate=True)
         with conn.begin() as transaction:
             report = import_csv(
-                conn, data, _actor(user), dry_run=dry_run, progress=progress.step, on_rows=progress.start
+                conn, data, cli_actor(user), dry_run=dry_run, progress=progress.step, on_rows=progress.start
             )
             if not report.written:
                 transaction.rollback()
@@ -139,9 +105,7 @@ def export_command(out: Path | None, lang: Literal["vi", "en"], delimiter: str, 
 
     A file written with --out starts with a byte-order mark so that Excel reads the diacritics.
     """
-    settings = _settings()
-    engine = create_sync_engine_for(settings)
-    with _database_errors(engine), engine.connect() as conn:
+    with sync_engine(cli_settings()) as engine, engine.connect() as conn:
         stalls = all_stalls(conn)
     options: dict[str, Any] = {"lang": lang, "delimiter": delimiter, "include_national_id": include_national_id}
     if out is None:

@@ -8,7 +8,6 @@ card prints one ``Error: ...`` line on standard error and exits with status 2.
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -20,8 +19,8 @@ import click
 import msgspec
 import sqlalchemy as sa
 
-from market.config import Settings, SettingsError, load_settings
-from market.db import create_sync_engine_for
+from market.cliutil import cli_actor, cli_settings, sync_engine
+from market.config import Settings
 from market.errors import MarketError
 from market.merchants.service import record_qr_issued
 from market.payments.banks import get_bank
@@ -117,36 +116,14 @@ def decode(payload: str) -> None:
     click.echo(msgspec.json.format(msgspec.json.encode(document), indent=2).decode())
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
-
-
-def _actor(user: str | None) -> str:
-    if user and user.strip():
-        return user.strip()[:64]
-    try:
-        return getpass.getuser()[:64] or "system"
-    except (KeyError, OSError):  # no login name (e.g. a container without a passwd entry)
-        return "system"
-
-
 @contextmanager
 def _registry(settings: Settings) -> Iterator[sa.Engine]:
     """The database engine; a domain error exits 2 with its message, a database error with one line."""
-    engine = create_sync_engine_for(settings)
-    try:
-        yield engine
-    except MarketError as error:
-        _fail(error)
-    except sa.exc.DBAPIError as exc:
-        raise click.ClickException(
-            f"lỗi cơ sở dữ liệu / database error: {exc.orig} (đã chạy `market db upgrade`? / run `market db upgrade`?)"
-        ) from None
-    finally:
-        engine.dispose()
+    with sync_engine(settings) as engine:
+        try:
+            yield engine
+        except MarketError as error:
+            _fail(error)
 
 
 def _write_atomically(out: Path, write: Callable[[BinaryIO], object]) -> None:
@@ -181,7 +158,7 @@ def _out_path(out: Path, suffixes: tuple[str, ...]) -> str:
 def image(stall: str, out: Path, amount: str | None, purpose: str | None) -> None:
     """Write the VietQR of STALL's default account (any spelling: a12, A-12) as PNG (300 dpi) or SVG."""
     suffix = _out_path(out, (".png", ".svg"))
-    settings = _settings()
+    settings = cli_settings()
     with _registry(settings) as engine, engine.connect() as conn:
         found = stall_card(conn, stall, market_name=settings.market_name, amount=_amount(amount), content=purpose)
     payload = found.card.payload
@@ -204,7 +181,7 @@ def cards(zone: str | None, stalls: tuple[str, ...], out: Path, user: str | None
     an account are skipped and listed. Every printed stall is recorded as "QR issued" today.
     """
     _out_path(out, (".pdf",))
-    settings = _settings()
+    settings = cli_settings()
     with _registry(settings) as engine:
         with engine.connect() as conn:
             selection = select_cards(conn, market_name=settings.market_name, zone=zone, codes=stalls)
@@ -217,7 +194,7 @@ def cards(zone: str | None, stalls: tuple[str, ...], out: Path, user: str | None
             # Reads then writes: take SQLite's write lock at BEGIN (db.py ``_on_begin``).
             conn = conn.execution_options(sqlite_immediate=True)
             with conn.begin():
-                record_qr_issued(conn, codes, _actor(user), local_today(settings.timezone))
+                record_qr_issued(conn, codes, cli_actor(user), local_today(settings.timezone))
     count = len(selection.cards)
     pages = -(-count // CARDS_PER_PAGE)
     plural = "s" if pages != 1 else ""

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from market.banks import find_bank
 from market.reconcile.notification import Notification
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "NotConfiguredError",
     "RejectionError",
     "StaleRequestError",
+    "bank_bin",
     "decode_object",
     "digest_id",
     "optional_text",
@@ -167,6 +169,12 @@ def parse_bank_time(text: str | None, key: str) -> dt.datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=VIETNAM)
     return parsed.astimezone(dt.UTC)
+
+
+def bank_bin(name: str | None) -> str | None:
+    """The BIN of the bank a provider names (code, short name or alias); ``None`` for none or one unknown."""
+    bank = find_bank(name) if name else None
+    return bank.bin if bank else None
 
 
 def digest_id(*parts: str) -> str:

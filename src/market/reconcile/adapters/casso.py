@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from market.banks import find_bank
 from market.config import Settings
 from market.reconcile.adapters.base import (
     Accepted,
@@ -20,6 +19,7 @@ from market.reconcile.adapters.base import (
     MalformedRequestError,
     NotConfiguredError,
     StaleRequestError,
+    bank_bin,
     decode_object,
     optional_text,
     parse_bank_time,
@@ -70,7 +70,6 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
         return Accepted(notification=None, auth=auth)
     amount = whole_dong(data, "amount")  # Casso signs the amount: negative for money out
     bank_name = optional_text(data, "bankAbbreviation") or optional_text(data, "bankName")
-    bank = find_bank(bank_name) if bank_name else None
     notification = Notification(
         provider="casso",
         provider_txn_id=required_text(data, "id"),
@@ -81,7 +80,7 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
         received_at=received_at,
         bank_reference=optional_text(data, "reference"),
         account_number=optional_text(data, "accountNumber"),
-        bank_bin=bank.bin if bank else None,
+        bank_bin=bank_bin(bank_name),
         virtual_account=optional_text(data, "virtualAccountNumber"),
         counterparty_name=optional_text(data, "counterAccountName"),
         counterparty_account=optional_text(data, "counterAccountNumber"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from market.banks import find_bank
 from market.config import Settings
 from market.reconcile.adapters.base import (
     Accepted,
@@ -18,6 +17,7 @@ from market.reconcile.adapters.base import (
     MalformedRequestError,
     NotConfiguredError,
     StaleRequestError,
+    bank_bin,
     decode_object,
     optional_text,
     parse_bank_time,
@@ -77,7 +77,6 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
     # SePay sends the amount unsigned and the direction apart.
     amount = abs(whole_dong(event, "transferAmount"))
     gateway = optional_text(event, "gateway")
-    bank = find_bank(gateway) if gateway else None
     notification = Notification(
         provider="sepay",
         provider_txn_id=required_text(event, "id"),
@@ -89,7 +88,7 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
         received_at=received_at,
         bank_reference=optional_text(event, "referenceCode"),
         account_number=optional_text(event, "accountNumber"),
-        bank_bin=bank.bin if bank else None,
+        bank_bin=bank_bin(gateway),
         virtual_account=optional_text(event, "subAccount"),
         order_code=optional_text(event, "code"),
     )

@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Annotated, TypeVar
 
 import anyio.to_thread
 import msgspec
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from sqlalchemy.engine import Connection
@@ -165,62 +166,74 @@ def _sheet_name(zone: str | None) -> str:
     return f"the-vietqr-{label}.pdf"
 
 
-@get("/api/merchants/{stall:str}/qr.png", tags=_TAGS, summary="The stall's VietQR as PNG", media_type=PNG)
-async def stall_qr_png(
-    engine: NamedDependency[AsyncEngine],
-    settings: NamedDependency[Settings],
-    stall: FromPath[str],
-    amount: Amount = None,
-    content: Content = None,
-    if_none_match: IfNoneMatch = None,
-) -> Response[bytes]:
+def _qr_route(ext: str, media_type: str, summary: str, doc: str) -> HTTPRouteHandler:
+    """The handler of ``qr.<ext>``: the QR alone, which records nothing."""
+
+    async def handler(
+        engine: NamedDependency[AsyncEngine],
+        settings: NamedDependency[Settings],
+        stall: FromPath[str],
+        amount: Amount = None,
+        content: Content = None,
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[bytes]:
+        return await _qr(engine, settings, stall, amount, content, if_none_match, svg=ext == "svg")
+
+    return _route(handler, f"qr.{ext}", summary, media_type, doc)
+
+
+def _card_route(ext: str, media_type: str, summary: str, doc: str) -> HTTPRouteHandler:
+    """The handler of ``card.<ext>``: the card, whose first download records "QR issued"."""
+
+    async def handler(
+        engine: NamedDependency[AsyncEngine],
+        settings: NamedDependency[Settings],
+        stall: FromPath[str],
+        amount: Amount = None,
+        content: Content = None,
+        user: Actor = None,
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[bytes]:
+        return await _card(engine, settings, stall, amount, content, user, if_none_match, pdf=ext == "pdf")
+
+    return _route(handler, f"card.{ext}", summary, media_type, doc)
+
+
+def _route(
+    handler: Callable[..., Awaitable[Response[bytes]]], file: str, summary: str, media_type: str, doc: str
+) -> HTTPRouteHandler:
+    # The name and docstring a module-level handler would have (``stall_card_pdf``): logs, help().
+    handler.__name__ = handler.__qualname__ = "stall_" + file.replace(".", "_")
+    handler.__doc__ = doc
+    path = f"/api/merchants/{{stall:str}}/{file}"
+    return get(path, tags=_TAGS, summary=summary, media_type=media_type)(handler)
+
+
+stall_qr_png = _qr_route(
+    "png",
+    PNG,
+    "The stall's VietQR as PNG",
     """The VietQR of the stall's default account, 300 dpi PNG (0.85 mm modules).
 
     Any spelling of the stall code; 404 for no such stall, 409 for a stall that has left or has
     no account, 422 for a bad fixed amount or content. ``If-None-Match`` with the ETag: 304.
-    """
-    return await _qr(engine, settings, stall, amount, content, if_none_match, svg=False)
-
-
-@get("/api/merchants/{stall:str}/qr.svg", tags=_TAGS, summary="The stall's VietQR as SVG", media_type=SVG)
-async def stall_qr_svg(
-    engine: NamedDependency[AsyncEngine],
-    settings: NamedDependency[Settings],
-    stall: FromPath[str],
-    amount: Amount = None,
-    content: Content = None,
-    if_none_match: IfNoneMatch = None,
-) -> Response[bytes]:
-    """The VietQR of the stall's default account as one vector path, sized in millimetres."""
-    return await _qr(engine, settings, stall, amount, content, if_none_match, svg=True)
-
-
-@get("/api/merchants/{stall:str}/card.png", tags=_TAGS, summary="The stall's card as PNG", media_type=PNG)
-async def stall_card_png(
-    engine: NamedDependency[AsyncEngine],
-    settings: NamedDependency[Settings],
-    stall: FromPath[str],
-    amount: Amount = None,
-    content: Content = None,
-    user: Actor = None,
-    if_none_match: IfNoneMatch = None,
-) -> Response[bytes]:
-    """The stall's A6 card, 300 dpi PNG; the first download records "QR issued"."""
-    return await _card(engine, settings, stall, amount, content, user, if_none_match, pdf=False)
-
-
-@get("/api/merchants/{stall:str}/card.pdf", tags=_TAGS, summary="The stall's card as PDF", media_type=PDF)
-async def stall_card_pdf(
-    engine: NamedDependency[AsyncEngine],
-    settings: NamedDependency[Settings],
-    stall: FromPath[str],
-    amount: Amount = None,
-    content: Content = None,
-    user: Actor = None,
-    if_none_match: IfNoneMatch = None,
-) -> Response[bytes]:
-    """The stall's A6 card as a one-page PDF; the first download records "QR issued"."""
-    return await _card(engine, settings, stall, amount, content, user, if_none_match, pdf=True)
+    """,
+)
+stall_qr_svg = _qr_route(
+    "svg",
+    SVG,
+    "The stall's VietQR as SVG",
+    "The VietQR of the stall's default account as one vector path, sized in millimetres.",
+)
+stall_card_png = _card_route(
+    "png", PNG, "The stall's card as PNG", 'The stall\'s A6 card, 300 dpi PNG; the first download records "QR issued".'
+)
+stall_card_pdf = _card_route(
+    "pdf",
+    PDF,
+    "The stall's card as PDF",
+    'The stall\'s A6 card as a one-page PDF; the first download records "QR issued".',
+)
 
 
 @get("/api/cards.pdf", tags=_TAGS, summary="Print sheet of stall cards", media_type=PDF)

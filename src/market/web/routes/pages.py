@@ -185,8 +185,21 @@ async def find_stall(
     return Redirect(f"/sap/{code}")
 
 
-async def _stall(engine: AsyncEngine, code: str) -> StallOut:
-    return await _read(engine, lambda c: service.get_stall(c, code))
+async def _stall_view(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    engine: AsyncEngine,
+    stall: str,
+    load: Callable[[Connection], T],
+    show: Callable[[_Page, T], Template],
+) -> Template:
+    """A page about one stall: ``load`` reads it, ``show`` renders it; the friendly 404 for no such stall."""
+    page = _Page(request, settings)
+    try:
+        found = await _read(engine, load)
+    except NotFoundError:
+        return page.not_found(stall)
+    return show(page, found)
 
 
 def _default_account(stall: StallOut) -> Any | None:
@@ -201,12 +214,11 @@ async def stall_page(
     stall: FromPath[str],
 ) -> Template:
     """A stall holder's page: QR, card, receiving account, and the way to the live screen."""
-    page = _Page(request, settings)
-    try:
-        found = await _stall(engine, stall)
-    except NotFoundError:
-        return page.not_found(stall)
-    return page.render("stall.html.j2", stall=found, account=_default_account(found))
+
+    def show(page: _Page, found: StallOut) -> Template:
+        return page.render("stall.html.j2", stall=found, account=_default_account(found))
+
+    return await _stall_view(request, settings, engine, stall, lambda c: service.get_stall(c, stall), show)
 
 
 @get("/sap/{stall:str}/nhan-tien", include_in_schema=False)
@@ -217,7 +229,6 @@ async def live_page(
     stall: FromPath[str],
 ) -> Template:
     """The live "payment received" screen: today's payments, then each new one shown and spoken."""
-    page = _Page(request, settings)
     today = _today(settings)
 
     def load(conn: Connection) -> tuple[str, int, list[Any], tuple[int, int]]:
@@ -225,21 +236,21 @@ async def live_page(
         since = latest_receipt_id(conn, stall_id)
         return code, since, recent_receipts(conn, stall_id, day=today), day_total(conn, stall_id, today)
 
-    try:
-        code, since, payments, (count, total) = await _read(engine, load)
-    except NotFoundError:
-        return page.not_found(stall)
-    strings = {key.removeprefix("live."): page.t(key) for key in _LIVE_STRINGS}
-    return page.render(
-        "live.html.j2",
-        code=code,
-        since=since,
-        payments=payments,
-        count=count,
-        total=total,
-        strings=strings,
-        timezone=settings.timezone,
-    )
+    def show(page: _Page, found: tuple[str, int, list[Any], tuple[int, int]]) -> Template:
+        code, since, payments, (count, total) = found
+        strings = {key.removeprefix("live."): page.t(key) for key in _LIVE_STRINGS}
+        return page.render(
+            "live.html.j2",
+            code=code,
+            since=since,
+            payments=payments,
+            count=count,
+            total=total,
+            strings=strings,
+            timezone=settings.timezone,
+        )
+
+    return await _stall_view(request, settings, engine, stall, load, show)
 
 
 # --- management -----------------------------------------------------------------------------
@@ -307,18 +318,17 @@ async def manage_stall(
     stall: FromPath[str],
 ) -> Template:
     """One stall for the office: holder, accounts, onboarding, recent payments, history, card links."""
-    page = _Page(request, settings)
 
     def load(conn: Connection) -> tuple[StallOut, Any, list[Any]]:
         found = service.get_stall(conn, stall)
         stall_id, _ = stall_row_id(conn, found.code)
         return found, service.stall_history(conn, found.code, limit=50), recent_receipts(conn, stall_id, limit=20)
 
-    try:
-        found, history, payments = await _read(engine, load)
-    except NotFoundError:
-        return page.not_found(stall)
-    return page.render("manage_stall.html.j2", stall=found, history=history, payments=payments)
+    def show(page: _Page, loaded: tuple[StallOut, Any, list[Any]]) -> Template:
+        found, history, payments = loaded
+        return page.render("manage_stall.html.j2", stall=found, history=history, payments=payments)
+
+    return await _stall_view(request, settings, engine, stall, load, show)
 
 
 def _review_queue(conn: Connection) -> Any | None:
