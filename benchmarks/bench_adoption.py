@@ -1,11 +1,13 @@
 """Adoption figures over a province's year: 100 markets x 200 stalls, ~10 M receipts (issue 8).
 
 Builds (once, then reuses) a database per engine with 20,000 stalls, a year of receipts and the
-``stall_days`` rollup made from them, then times, in the same run:
+``stall_days`` / ``stall_months`` rollups made from them, then times, in the same run:
 
 - ``snapshot only``: :func:`market.adoption.metrics.adoption` as ``GET /api/adoption`` computes it
   by default (every indicator, the funnel, the gap), reading ``stall_days``;
-- ``snapshot by zone + trend``: with the zone breakdown and the 12-month trend (``trend=true``);
+- ``snapshot + trend``: with the 12-month trend (``trend=true``), which reads ``stall_months``;
+- ``snapshot by zone + trend``: with the zone breakdown as well; also as of a day inside a month
+  (``MID_MONTH``, as on most days of the year), whose month the trend reads from ``stall_days``;
 - ``naive``: what a first version would run: the snapshot's per-stall activity computed from
   ``receipts`` directly (``COUNT(DISTINCT local_day)`` over the windows, reversals filtered).
 
@@ -18,7 +20,9 @@ receipts are inserted with foreign keys off, so their ``journal_id`` points nowh
 
 SQLite lives in ``/tmp/market_bench_adoption_<stalls>.db``; PostgreSQL in the database
 ``market_bench_adoption_<stalls>`` on ``MARKET_TEST_POSTGRES_URL``'s server. Both are kept and
-reused; ``--rebuild`` starts over.
+reused; ``--rebuild`` starts over. Statistics are refreshed before timing (``ANALYZE``; on
+PostgreSQL ``VACUUM ANALYZE``, which also lets index-only scans skip the heap), as autovacuum
+would after a bulk load or a migration.
 """
 
 from __future__ import annotations
@@ -35,12 +39,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from market.adoption.metrics import adoption, registered_before, status_on, window_start
+from market.adoption.metrics import TrendMonth, adoption, registered_before, status_on, window_start
 from market.config import load_settings
 from market.db import create_sync_engine_for, migrate
 from market.merchants.models import Stall
 
 AS_OF = dt.date(2025, 10, 31)
+MID_MONTH = dt.date(2025, 10, 20)
 FIRST_DAY = AS_OF - dt.timedelta(days=364)
 STALLS_PER_MARKET = 200
 TZ = "Asia/Ho_Chi_Minh"
@@ -118,6 +123,12 @@ _ROLLUP_SQL = """
     FROM receipts WHERE kind <> 'reversal' GROUP BY stall_id, local_day
 """
 
+_MONTHS_SQL = """
+    INSERT INTO stall_months (stall_id, month, receipts, value)
+    SELECT stall_id, {month}, SUM(receipts), SUM(value) FROM stall_days GROUP BY stall_id, {month}
+"""
+_MONTH_OF_DAY = {"sqlite": "date(day, 'start of month')", "postgresql": "CAST(date_trunc('month', day) AS date)"}
+
 
 def _build(engine: Engine, stalls: int) -> None:
     dialect = engine.dialect.name
@@ -129,7 +140,7 @@ def _build(engine: Engine, stalls: int) -> None:
             conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         else:
             conn.exec_driver_sql("SET session_replication_role = replica")
-        for table in ("stall_days", "receipts", "merchants", "stall_accounts", "stalls"):
+        for table in ("stall_months", "stall_days", "receipts", "merchants", "stall_accounts", "stalls"):
             conn.exec_driver_sql(f"DELETE FROM {table}")
         conn.execute(sa.insert(Stall.__table__), _stall_rows(stalls))
         if dialect == "sqlite":
@@ -142,11 +153,15 @@ def _build(engine: Engine, stalls: int) -> None:
         conn.execute(sa.text(_receipts_sql(dialect, stalls)), {"first": FIRST_DAY.isoformat()})
         conn.exec_driver_sql(_REVERSALS_SQL.format(false="0" if dialect == "sqlite" else "false"))
         conn.exec_driver_sql(_ROLLUP_SQL)
+        conn.exec_driver_sql(_MONTHS_SQL.format(month=_MONTH_OF_DAY[dialect]))
         conn.commit()
     engine.dispose()  # the SQLite connection without foreign keys must not be reused
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ANALYZE" if dialect == "sqlite" else "VACUUM ANALYZE")
     print(f"  built in {time.perf_counter() - started:.0f} s")
+
+
+def _analyze(engine: Engine) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE" if engine.dialect.name == "sqlite" else "VACUUM ANALYZE")
 
 
 def _count(engine: Engine, table: str) -> int:
@@ -193,6 +208,26 @@ def naive_snapshot(conn: Connection, as_of: dt.date) -> dict[str, int]:
     return {k: int(v or 0) for k, v in zip(keys, row, strict=True)}
 
 
+def naive_trend(conn: Connection, trend: list[TrendMonth]) -> list[tuple[int, int]]:
+    """``trend``'s months counted from ``receipts``: (stalls with a counted receipt, stalls trading)."""
+    r = sa.table("receipts", *(sa.column(c) for c in ("stall_id", "local_day", "kind", "is_reversed")))
+    s = Stall.__table__
+    counted = sa.and_(r.c.kind != "reversal", r.c.is_reversed.is_(False))
+    months: list[tuple[int, int]] = []
+    for month in trend:
+        first = dt.date.fromisoformat(f"{month.month}-01")
+        trading = sa.and_(status_on(month.cutoff) == "active", s.c.created_at < registered_before(month.cutoff, TZ))
+        received = sa.exists().where(r.c.stall_id == s.c.id, r.c.local_day.between(first, month.cutoff), counted)
+        row = conn.execute(
+            sa.select(
+                sa.func.sum(sa.case((sa.and_(trading, received), 1), else_=0)),
+                sa.func.sum(sa.case((trading, 1), else_=0)),
+            )
+        ).one()
+        months.append((int(row[0] or 0), int(row[1] or 0)))
+    return months
+
+
 def _time(label: str, runs: int, call: Callable[[], Any]) -> tuple[float, Any]:
     timings, result = [], None
     for _ in range(runs):
@@ -234,12 +269,15 @@ def run(kind: str, stalls: int, runs: int, rebuild: bool) -> None:
     if _count(engine, "stalls") != stalls or _count(engine, "stall_days") == 0:
         print("  generating (kept for the next run) ...")
         _build(engine, stalls)
-    receipts, rollup = _count(engine, "receipts"), _count(engine, "stall_days")
-    print(f"  receipts {receipts:,}   stall_days {rollup:,}")
+    _analyze(engine)
+    receipts, days, months = (_count(engine, table) for table in ("receipts", "stall_days", "stall_months"))
+    print(f"  receipts {receipts:,}   stall_days {days:,}   stall_months {months:,}")
     with engine.connect() as conn:
         _full, figures = _time(
             "rollup: snapshot by zone + trend", runs, lambda: adoption(conn, as_of=AS_OF, by="zone", trend=True)
         )
+        _time(f"  same, as of {MID_MONTH:%d/%m}", runs, lambda: adoption(conn, as_of=MID_MONTH, by="zone", trend=True))
+        _time("rollup: snapshot + trend", runs, lambda: adoption(conn, as_of=AS_OF, trend=True))
         snap, _ = _time("rollup: snapshot only", runs, lambda: adoption(conn, as_of=AS_OF))
         naive, expected = _time("naive: snapshot from receipts", max(1, runs // 3), lambda: naive_snapshot(conn, AS_OF))
     got = {
@@ -251,6 +289,12 @@ def run(kind: str, stalls: int, runs: int, rebuild: bool) -> None:
     }
     assert got == expected, (got, expected)
     print(f"  figures agree with the receipts: {got}")
+    with engine.connect() as conn:
+        for as_of in (AS_OF, MID_MONTH):
+            trend = adoption(conn, as_of=as_of, trend=True).trend
+            got_trend = [(m.transacting.numerator, m.transacting.denominator) for m in trend]
+            assert got_trend == naive_trend(conn, trend), as_of
+    print(f"  the trends as of {AS_OF:%d/%m} and {MID_MONTH:%d/%m} agree with the receipts")
     print(f"  speed-up of the rollup snapshot over the naive query: x{naive / snap:.1f}")
     engine.dispose()
 

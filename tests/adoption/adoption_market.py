@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from market.merchants.models import Merchant, Stall
-from market.reconcile.ledger import Receipt, StallDay
+from market.reconcile.ledger import Receipt, StallDay, StallMonth
 from market.reconcile.models import JournalEntry
 
 AS_OF = dt.date(2026, 3, 31)
@@ -150,11 +150,17 @@ class Market:
             )
 
     def day(self, code: str, day: dt.date, receipts: int, value: int) -> None:
-        """The rollup row the matching driver keeps for these receipts (written by hand from the table above)."""
+        """The rollups the matching driver keeps for these receipts (by hand): the day's row, added into its month's."""
+        stall_id, month = self.stall_ids[code], day.replace(day=1)
         with self.engine.begin() as conn:
+            conn.execute(sa.insert(StallDay), {"stall_id": stall_id, "day": day, "receipts": receipts, "value": value})
+            this_month = sa.and_(StallMonth.stall_id == stall_id, StallMonth.month == month)
+            if conn.execute(sa.select(StallMonth.stall_id).where(this_month)).first() is None:
+                conn.execute(sa.insert(StallMonth), {"stall_id": stall_id, "month": month, "receipts": 0, "value": 0})
             conn.execute(
-                sa.insert(StallDay),
-                {"stall_id": self.stall_ids[code], "day": day, "receipts": receipts, "value": value},
+                sa.update(StallMonth)
+                .where(this_month)
+                .values(receipts=StallMonth.receipts + receipts, value=StallMonth.value + value)
             )
 
 

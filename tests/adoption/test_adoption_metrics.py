@@ -135,6 +135,17 @@ def test_monthly_trend_counts_stalls_trading_at_each_month_end(engine):
     assert trend[-1].label == "Tháng 03/2026"
 
 
+def test_a_month_cut_off_early_counts_only_its_days_up_to_the_cutoff(engine):
+    build(engine)
+    with engine.connect() as conn:
+        trend = adoption(conn, as_of=dt.date(2026, 3, 10), trend=True).trend
+    assert (trend[-1].month, trend[-1].cutoff) == ("2026-03", dt.date(2026, 3, 10))
+    # Trading on 10/03: all but B-03 (left) and A-03 (not yet registered). Receipts 01-10/03:
+    # A-01 (02, 05, 09), A-02 (01), C-01 (05, paused only from 20/03); not B-01 (15/03).
+    assert (trend[-1].transacting.numerator, trend[-1].transacting.denominator) == (3, 7)
+    assert (trend[-2].transacting.numerator, trend[-2].transacting.denominator) == (0, 7)
+
+
 def test_an_empty_market_has_zero_over_zero_not_an_error(engine):
     with engine.connect() as conn:
         figures = adoption(conn, as_of=AS_OF, by="zone")

@@ -100,7 +100,7 @@ def report() -> None:
 @click.option("--by", type=click.Choice(["zone", "category"]), help="Split by zone or goods category.")
 @click.option("--as-of", "as_of", help="Data cut-off day, YYYY-MM-DD or dd/mm/yyyy (default today).")
 @click.option("--format", "fmt", default="json", show_default=True, type=click.Choice(ADOPTION_FORMATS))
-@click.option("--trend", is_flag=True, help="Add the 12-month trend (JSON; reads a year of data).")
+@click.option("--trend/--no-trend", default=True, show_default=True, help="Include the 12-month trend (JSON).")
 @_OUT
 def adoption_command(window: int, by: str | None, as_of: str | None, fmt: str, trend: bool, out: Path | None) -> None:
     """Chỉ số sử dụng TTKDTM / adoption figures (numerator / denominator)."""

@@ -49,7 +49,7 @@ from market.merchants.store import accounts_table, stalls
 from market.reconcile.book import Book, Intent, ManualDecision, NotificationKey, Receipt, VirtualAccount
 from market.reconcile.core import match_batch, resolve
 from market.reconcile.decisions import ATTRIBUTED, BatchResult, Decision, Suggestion
-from market.reconcile.ledger import MatchCheckpoint, PaymentIntent, ReviewItem, StallDay
+from market.reconcile.ledger import MatchCheckpoint, PaymentIntent, ReviewItem, StallDay, StallMonth
 from market.reconcile.ledger import Receipt as ReceiptRow
 from market.reconcile.models import STATUS_DUPLICATE, STATUS_PENDING, STATUS_REVIEW, JournalEntry
 from market.reconcile.notification import Notification
@@ -71,6 +71,7 @@ intents = cast(sa.Table, PaymentIntent.__table__)
 receipts = cast(sa.Table, ReceiptRow.__table__)
 review_items = cast(sa.Table, ReviewItem.__table__)
 stall_days = cast(sa.Table, StallDay.__table__)
+stall_months = cast(sa.Table, StallMonth.__table__)
 checkpoint = cast(sa.Table, MatchCheckpoint.__table__)
 
 # Journal statuses the driver writes (ingest's are pending, review and duplicate).
@@ -347,9 +348,10 @@ class Driver:
         """Rebuild the ledger from an empty one by matching the whole journal again.
 
         Manual decisions (resolved review items) are kept and honoured by the core; intents go
-        back to unpaid; receipts, open review items and ``stall_days`` are recomputed. The reset
-        is one transaction and the matching that follows is ordinary batches: a crash halfway
-        leaves a consistent ledger whose remaining rows the next run matches.
+        back to unpaid; receipts, open review items and the rollups (``stall_days``,
+        ``stall_months``) are recomputed. The reset is one transaction and the matching that
+        follows is ordinary batches: a crash halfway leaves a consistent ledger whose remaining
+        rows the next run matches.
         """
         if not self._acquire():
             return RunReport(locked_out=True)
@@ -364,6 +366,7 @@ class Driver:
 
     def _reset(self, conn: Connection) -> None:
         conn.execute(sa.delete(stall_days))
+        conn.execute(sa.delete(stall_months))
         conn.execute(sa.update(receipts).values(reverses_id=None))
         conn.execute(sa.delete(receipts))
         conn.execute(sa.delete(review_items).where(review_items.c.resolution.is_(None)))
@@ -744,19 +747,36 @@ def _upsert_review(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def _add_days(conn: Connection, days: dict[tuple[int, dt.date], list[int]]) -> None:
-    """Add each (stall, day)'s deltas to ``stall_days``, creating rows as needed."""
-    statement = _insert_for(conn, stall_days)
+    """Add each (stall, day)'s deltas to ``stall_days``, and their sums per month to ``stall_months``.
+
+    Both rollups take the same deltas in the same transaction, so a month always holds the sum
+    of its days (``tests/reconcile/test_reconcile_rollup.py``).
+    """
+    months: dict[tuple[int, dt.date], list[int]] = {}
+    for (stall_id, day), (count, value) in days.items():
+        entry = months.setdefault((stall_id, day.replace(day=1)), [0, 0])
+        entry[0] += count
+        entry[1] += value
+    _add_to_rollup(conn, stall_days, "day", days)
+    _add_to_rollup(conn, stall_months, "month", months)
+
+
+def _add_to_rollup(
+    conn: Connection, table: sa.Table, period: str, deltas: dict[tuple[int, dt.date], list[int]]
+) -> None:
+    """Add (receipts, value) deltas to ``table``'s (stall_id, ``period``) rows, creating rows as needed."""
+    statement = _insert_for(conn, table)
     statement = statement.on_conflict_do_update(
-        index_elements=["stall_id", "day"],
+        index_elements=["stall_id", period],
         set_={
-            "receipts": stall_days.c.receipts + statement.excluded.receipts,
-            "value": stall_days.c.value + statement.excluded.value,
+            "receipts": table.c.receipts + statement.excluded.receipts,
+            "value": table.c.value + statement.excluded.value,
         },
     )
     conn.execute(
         statement,
         [
-            {"stall_id": stall_id, "day": day, "receipts": count, "value": value}
-            for (stall_id, day), (count, value) in sorted(days.items())
+            {"stall_id": stall_id, period: when, "receipts": count, "value": value}
+            for (stall_id, when), (count, value) in sorted(deltas.items())
         ],
     )

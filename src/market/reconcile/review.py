@@ -253,13 +253,23 @@ def list_unmatched(conn: Connection, *, state: State = "open", limit: int = 50, 
     if not 1 <= limit <= 500 or offset < 0:
         raise InvalidInputError([FieldError("limit", "1..500, and offset ≥ 0")])
     where = _state_clause(state)
+    # The total comes from the same statement as the rows (a window count): on PostgreSQL two
+    # statements see two snapshots, and the matcher may commit in between.
+    query = (
+        _base_query()
+        .add_columns(sa.func.count().over().label("queue_total"))
+        .order_by(review_items.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
     count = sa.select(sa.func.count()).select_from(review_items)
-    query = _base_query().order_by(review_items.c.id).limit(limit).offset(offset)
     if where is not None:
         count, query = count.where(where), query.where(where)
     rows = conn.execute(query).all()
+    # Past the end (or an empty queue) only the count can say how many there are.
+    total = int(rows[0].queue_total) if rows else int(conn.execute(count).scalar_one())
     history = _payer_history(conn, {row.counterparty_account for row in rows if row.counterparty_account})
-    return UnmatchedPage(total=int(conn.execute(count).scalar_one()), items=[_item(row, history) for row in rows])
+    return UnmatchedPage(total=total, items=[_item(row, history) for row in rows])
 
 
 def get_item(conn: Connection, item_id: int) -> UnmatchedItem:

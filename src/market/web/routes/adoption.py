@@ -45,7 +45,7 @@ async def get_adoption(
     window: Annotated[int, QueryParameter(ge=1, le=MAX_WINDOW_DAYS, description="Days of the main window.")] = 30,
     by: Annotated[Literal["zone", "category"] | None, QueryParameter(description="Split by zone or category.")] = None,
     as_of: Annotated[str | None, QueryParameter(description="Data cut-off day, YYYY-MM-DD (default today).")] = None,
-    trend: Annotated[bool, QueryParameter(description="Add the 12-month trend (reads a year of data).")] = False,
+    trend: Annotated[bool, QueryParameter(description="Include the 12-month trend (from the monthly rollup).")] = True,
 ) -> Adoption:
     """Every adoption figure as of ``as_of``, with its definition; see ``definitions`` and ``rules``."""
     day = parse_as_of(as_of, settings.timezone)
