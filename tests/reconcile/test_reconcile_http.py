@@ -70,10 +70,13 @@ def test_intent_requests_are_checked(app_client):
 
 def test_review_queue_lists_suggestions_and_a_decision_is_applied_and_kept(app_client, engine):
     code = app_client.post("/api/intents", json={"stall": "A-02", "amount": 30_000}).json()["code"]
-    typo = code[:4] + code[5] + code[4] + code[6:]  # two symbols swapped: one edit away
+    # Two different neighbouring symbols swapped: one edit away (equal ones would leave the code intact).
+    i = next(i for i in range(1, len(code) - 1) if code[i] != code[i + 1])
+    typo = code[:i] + code[i + 1] + code[i] + code[i + 2 :]
     body, headers = signed_generic("x-1", 30_000, f"CT DEN:9704 {typo}", "0999999999", counterparty_account="55501")
     app_client.post("/webhooks/generic", content=body, headers=headers)
-    page = poll(lambda: app_client.get("/api/reconcile/unmatched").json(), lambda v: v["total"] == 1, seconds=5)
+    page = poll(lambda: app_client.get("/api/reconcile/unmatched").json(), lambda v: v["total"] == 1, seconds=15)
+    assert page["total"] == 1, "the matcher did not queue the payment for review in time"
     (item,) = page["items"]
     assert item["reason"] == "unknown_account"
     assert "Unknown" in item["reason_text"] or "no stall" in item["reason_text"]
@@ -117,7 +120,7 @@ def test_payer_history_ranks_a_regular_customers_stall(app_client, engine):
         note("h2", 25_000, "rau", stall="B-07", payer="7777"),
         note("odd", 22_000, "rau", stall=None, account="0999999999", payer="7777"),
     )
-    page = poll(lambda: app_client.get("/api/reconcile/unmatched").json(), lambda v: v["total"] == 1, seconds=5)
+    page = poll(lambda: app_client.get("/api/reconcile/unmatched").json(), lambda v: v["total"] == 1, seconds=15)
     (suggestion,) = page["items"][0]["suggestions"]
     assert (suggestion["stall"], suggestion["why"]) == ("B-07", "payer_history")
     assert suggestion["why_text"].endswith("(2)")

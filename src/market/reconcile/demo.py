@@ -216,7 +216,9 @@ def _for_review(conn: Connection, month: _Month, qr: list[_Stall], day: dt.date)
     stall = rng.choice(qr)
     created = month.moment(day)
     code = create_intent(conn, IntentIn(stall=stall.code, amount=64_000, expires_in=900), now=created).code
-    typo = code[:3] + code[4] + code[3] + code[5:]  # two symbols swapped
+    # Two different neighbouring symbols swapped (swapping equal ones would leave the code intact).
+    i = next(i for i in range(1, len(code) - 1) if code[i] != code[i + 1])
+    typo = code[:i] + code[i + 1] + code[i] + code[i + 2 :]
     month.add(account=_UNKNOWN_ACCOUNT, amount=64_000, memo=f"CT DEN:9704 {typo}", at=created + dt.timedelta(minutes=2),
               payer=month.payer(stall.code), provider="generic")  # fmt: skip
 

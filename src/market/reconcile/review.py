@@ -266,8 +266,12 @@ def list_unmatched(conn: Connection, *, state: State = "open", limit: int = 50, 
     if where is not None:
         count, query = count.where(where), query.where(where)
     rows = conn.execute(query).all()
-    # Past the end (or an empty queue) only the count can say how many there are.
-    total = int(rows[0].queue_total) if rows else int(conn.execute(count).scalar_one())
+    if rows:
+        total = int(rows[0].queue_total)
+    elif offset == 0:
+        total = 0  # an empty first page is an empty queue, as of the same snapshot
+    else:  # past the end: only a count can say how many there are
+        total = int(conn.execute(count).scalar_one())
     history = _payer_history(conn, {row.counterparty_account for row in rows if row.counterparty_account})
     return UnmatchedPage(total=total, items=[_item(row, history) for row in rows])
 
