@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # Reinstall only when the project's metadata changed since the last install.
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo serve test test-fast lint format bench clean
+.PHONY: install browser demo serve test lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The browser tests drive Debian's Chromium; install it when we can (root with apt), else they skip.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the browser tests will be skipped"; \
+	  else \
+	    echo "no $(CHROMIUM): the browser tests will be skipped (apt-get install chromium)"; \
+	  fi; \
+	fi
+
 demo: $(STAMP)
 	$(VENV)/bin/market demo
 
 serve: $(STAMP)
 	$(VENV)/bin/market serve
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 import market
-from market.config import Settings, SettingsError, load_settings
+from market.cliutil import cli_settings
+from market.config import Settings
 from market.db import DatabaseURLError, migrate, sync_url
 
 __all__ = ["main"]
@@ -29,13 +30,6 @@ _COMMAND_MODULES = (
 )
 # Packages that may contribute demo data: each ``populate(settings)`` runs in this order.
 _DEMO_MODULES = ("market.merchants.demo", "market.payments.demo", "market.reconcile.demo", "market.adoption.demo")
-
-
-def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(None, **overrides)
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
 
 
 def _optional_module(name: str) -> object | None:
@@ -71,7 +65,7 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade() -> None:
     """Create the database or bring it to the newest schema (safe to run again)."""
-    settings = _settings()
+    settings = cli_settings()
     try:
         migrate(settings)
     except DatabaseURLError as exc:
@@ -109,7 +103,7 @@ def _run_server(settings: Settings, host: str, port: int, workers: int) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the app on the configured database."""
-    settings = _settings()
+    settings = cli_settings()
     _run_server(settings, host or settings.host, port or settings.port, workers)
 
 
@@ -127,7 +121,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     path = Path.cwd() / "market.db"
     url = f"sqlite:///{path}"
     os.environ["MARKET_DATABASE_URL"] = url  # the server factory reads the environment
-    settings = _settings(database_url=url)
+    settings = cli_settings(database_url=url)
     _fresh_sqlite(path)
     migrate(settings)
     for name in _DEMO_MODULES:

@@ -21,10 +21,10 @@ __all__ = ["cli_actor", "cli_settings", "sync_engine"]
 _MAX_ACTOR = 64
 
 
-def cli_settings() -> Settings:
-    """The settings from ``MARKET_*`` variables; a bad one is a usage error (exit 2), not a traceback."""
+def cli_settings(**overrides: object) -> Settings:
+    """The settings from ``MARKET_*`` variables (then ``overrides``); a bad one is a usage error (exit 2)."""
     try:
-        return load_settings()
+        return load_settings(None, **overrides)
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
 

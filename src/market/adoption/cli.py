@@ -34,24 +34,18 @@ from market.adoption.export.render import ADOPTION_FORMATS, COMMUNE_FORMATS, For
 from market.adoption.formats import date_vi, parse_date
 from market.adoption.metrics import MAX_WINDOW_DAYS, GroupBy, adoption, local_today, parse_as_of
 from market.adoption.visits import visit_list
-from market.config import Settings, SettingsError, load_settings
+from market.cliutil import cli_settings
+from market.config import Settings
 from market.db import create_sync_engine_for
 from market.errors import MarketError
 
 __all__ = ["COMMANDS", "report"]
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
-
-
 @contextmanager
 def _connection(*, write: bool = False) -> Iterator[tuple[Settings, Connection]]:
     """A connection on the configured database; a user error becomes one line and exit status 2."""
-    settings = _settings()
+    settings = cli_settings()
     engine = create_sync_engine_for(settings)
     try:
         with engine.connect() as conn:

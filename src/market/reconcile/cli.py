@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 import msgspec
 
-from market.config import Settings, SettingsError, load_settings
+from market.cliutil import cli_settings
 from market.db import DatabaseURLError, create_sync_engine_for
 from market.errors import InvalidInputError
 from market.reconcile import simulate as sim
@@ -64,10 +64,7 @@ def simulate(
     Gửi thông báo giao dịch mô phỏng (đã ký) tới máy chủ đang chạy. Secrets come from the same
     MARKET_* variables the server reads; requests go only to --url.
     """
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+    settings = cli_settings()
     if not url.startswith(("http://", "https://")):
         raise click.UsageError("--url must start with http:// or https://")
     configured = sim.configured_providers(settings)
@@ -95,13 +92,6 @@ def simulate(
         click.echo("latency ms: " + ", ".join(f"{k} {v}" for k, v in latency.items()))
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
-
-
 def _dong(amount: int) -> str:
     """Whole đồng the Vietnamese way: 1.234.000 đ."""
     return f"{amount:,} đ".replace(",", ".")
@@ -125,7 +115,7 @@ def _echo_run(report: RunReport, as_json: bool) -> None:
 
 @contextmanager
 def _driver(batch_size: int) -> Iterator[Driver]:
-    settings = _settings()
+    settings = cli_settings()
     try:
         engine = create_sync_engine_for(settings)
     except DatabaseURLError as exc:
@@ -200,7 +190,7 @@ def statement(file: Path, fmt: str, account: str | None, out: Path | None) -> No
 
     The items CSV goes to --out (or standard output, the summary then to standard error).
     """
-    settings = _settings()
+    settings = cli_settings()
     try:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
