@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install browser demo serve test lint format bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml hatch_build.py src/market/reconcile/_speedups.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

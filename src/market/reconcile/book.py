@@ -19,7 +19,16 @@ import msgspec
 if TYPE_CHECKING:
     from market.reconcile.decisions import BatchResult
 
-__all__ = ["Book", "Intent", "ManualDecision", "NotificationKey", "Receipt", "VirtualAccount", "intent_status"]
+__all__ = [
+    "Book",
+    "Intent",
+    "ManualDecision",
+    "NotificationKey",
+    "PayerIndex",
+    "Receipt",
+    "VirtualAccount",
+    "intent_status",
+]
 
 NotificationKey = tuple[str, str]
 """``(provider, provider_txn_id)``: a notification's identity, the idempotency key."""
@@ -79,6 +88,12 @@ class Receipt(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 _key_of = attrgetter("key")
 
+PayerIndex = dict[tuple[str | None, str], tuple[NotificationKey, ...]]
+"""``(account_number, payer_account)`` → keys of that payer's receipts on that account, oldest first.
+
+Tuples, not lists: a tuple of strings drops out of the garbage collector's sight, while one list per
+payer would keep every full collection walking them all."""
+
 
 def intent_status(intent: Intent, at: dt.datetime) -> IntentStatus:
     """Where an intent stands at ``at``: unpaid intents past their expiry are ``expired``."""
@@ -128,18 +143,16 @@ class Book:
         self.applied: set[NotificationKey] = set(applied)
         self.bank_references: dict[tuple[str | None, str], NotificationKey] = dict(bank_references or {})
         self.receipts: dict[NotificationKey, Receipt] = {}
-        # (account_number, payer_account) → receipt keys, for tying refunds to receipts. Built lazily
-        # (see receipts_by_payer): half the receipts carry a payer, few are ever refunded. The keys
-        # are held in tuples, not lists: a tuple of strings drops out of the garbage collector's
-        # sight, while one list per payer would keep every full collection walking them all.
-        self._by_payer: dict[tuple[str | None, str], tuple[NotificationKey, ...]] = {}
-        self._unindexed: list[Receipt] = []
+        # (account_number, payer_account) → receipt keys, for tying refunds to receipts. Each batch
+        # indexes the receipts it creates as it goes; apply() takes that index over (see there).
+        self._by_payer: PayerIndex = {}
         self.manual: dict[NotificationKey, ManualDecision] = dict(manual or {})
         for intent in intents:
             self.add_intent(intent)
         for receipt in receipts:
             if receipt.key not in self.receipts:
-                self._unindexed.append(receipt)
+                pair = (receipt.account_number, receipt.payer_account)
+                self._by_payer[pair] = self._by_payer.get(pair, ()) + (receipt.key,)  # noqa: RUF005
             self.receipts[receipt.key] = receipt
 
     def add_intent(self, intent: Intent) -> None:
@@ -148,20 +161,9 @@ class Book:
             self.stall_amounts.setdefault((intent.stall, intent.amount), []).append(intent.code)
         self.intents[intent.code] = intent
 
-    def payer_receipt_keys(self, account_number: str | None, payer: str) -> tuple[NotificationKey, ...]:
-        """Keys of the receipts of one payer on one account (the candidates a refund may reverse)."""
-        return self.receipts_by_payer.get((account_number, payer), ())
-
-    @property
-    def receipts_by_payer(self) -> dict[tuple[str | None, str], tuple[NotificationKey, ...]]:
-        """``(account_number, payer_account)`` → receipt keys, brought up to date on first use."""
-        if self._unindexed:
-            index = self._by_payer
-            for receipt in self._unindexed:  # the account and payer never change, a stale state is fine
-                payer = (receipt.account_number, receipt.payer_account)
-                index[payer] = index.get(payer, ()) + (receipt.key,)  # noqa: RUF005 (unpacking is 2.5x slower)
-            self._unindexed.clear()
-        return self._by_payer
+    def payer_receipt_keys(self, pair: tuple[str | None, str]) -> tuple[NotificationKey, ...]:
+        """Keys of the receipts of one ``(account_number, payer_account)`` (what a refund may reverse)."""
+        return self._by_payer.get(pair, ())
 
     def apply(self, result: BatchResult) -> None:
         """Fold one batch's result into the book, after the driver has committed it."""
@@ -170,8 +172,11 @@ class Book:
         self.applied.update(map(_key_of, result.decisions))
         self.intents.update(result.intents)
         self.bank_references.update(result.bank_references)
-        receipts = self.receipts
-        # New receipts wait for the payer index; a reversed one is already in it.
-        self._unindexed += [receipt for key, receipt in result.receipts.items() if key not in receipts]
-        receipts.update(result.receipts)
+        self.receipts.update(result.receipts)
+        # The batch indexed its new receipts by payer. Most payers are new to the book, so its index
+        # goes in with one C-level update; only a payer seen before needs its keys joined first.
+        index, new = self._by_payer, result.by_payer
+        joined = {pair: index[pair] + new[pair] for pair in new.keys() & index.keys()}
+        index.update(new)
+        index.update(joined)
         self.manual.update(result.manual)

@@ -30,6 +30,8 @@ from collections.abc import Callable, Container, Iterable
 from itertools import accumulate
 from operator import mul
 
+from market.reconcile.speedups import speedups
+
 __all__ = [
     "ALPHABET",
     "BODY_LENGTH",
@@ -37,6 +39,7 @@ __all__ = [
     "PREFIX",
     "is_valid",
     "near_codes",
+    "near_codes_python",
     "new_code",
     "normalise_code",
 ]
@@ -55,8 +58,19 @@ _PREFIX_VALUE = _VALUE[PREFIX]
 _SEPARATORS = str.maketrans("", "", " -._/\t\r\n")
 
 
-def _weighted_sum(values: list[int], first_position: int = 0) -> int:
-    return sum(_WEIGHTS[first_position + i] * value for i, value in enumerate(values)) % _MODULUS
+_BAD = 255  # the value of a byte that is not a symbol of the alphabet
+# Symbol values by byte, so one C-level translate turns a window into its values.
+_VALUE_BYTES = bytes(_VALUE.get(chr(byte), _BAD) for byte in range(256))
+
+
+def _values(window: str) -> bytes:
+    """The value of each symbol of ``window``; ``_BAD`` for anything outside the alphabet (non-ASCII too)."""
+    return window.encode("ascii", "replace").translate(_VALUE_BYTES)
+
+
+def _weighted_sum(values: Iterable[int]) -> int:
+    total: int = sum(map(mul, _WEIGHTS, values))
+    return total % _MODULUS
 
 
 def _check_symbol(head: str) -> str:
@@ -97,7 +111,7 @@ def is_valid(code: str) -> bool:
     return -1 not in values and _weighted_sum(values) == 0
 
 
-def near_codes(text: str, start: int) -> list[str]:
+def near_codes_python(text: str, start: int) -> list[str]:
     """Every valid code one edit away from the code that ``text`` may carry at ``start``.
 
     ``text`` is compacted memo content (upper-case, letters and digits only). "One edit" is one
@@ -109,9 +123,14 @@ def near_codes(text: str, start: int) -> list[str]:
     the weighted sums before and after the edited position are enough (and a substituted or
     omitted symbol is solved for, not searched). The order is fixed (edit kind, then position); a
     candidate may repeat, and the unedited window itself may appear (the exact path tried it).
+
+    This is the reference implementation; :func:`near_codes` is the C kernel of
+    ``_speedups.c`` when it is built, with the same results (tests/matching/test_matching_speedups.py).
     """
+    if start < 0:
+        raise ValueError("near_codes: start must be >= 0")
     window = text[start : start + CODE_LENGTH + 1]
-    values = [_VALUE.get(symbol, -1) for symbol in window]
+    values = _values(window)
     if window[:1] != PREFIX:
         return _prefix_repairs(window, values)
     return [
@@ -122,54 +141,60 @@ def near_codes(text: str, start: int) -> list[str]:
     ]
 
 
-def _render(values: list[int]) -> str:
-    return "".join([ALPHABET[value] for value in values])
+# The fuzzy step runs these for every memo that looks like a mistyped code (each costs a few µs of
+# the core's budget), so they work on bytes of symbol values, slices of the window's own text and
+# C-level sums (map/accumulate) rather than per-symbol Python loops.
+_POSITIONS = range(1, CODE_LENGTH)  # every position after the prefix
+_PAIRS = range(1, CODE_LENGTH - 1)  # adjacent pairs after the prefix
+# _SWAP_DIFFERENCE[total][p]: the (next - this) symbol difference at p, p+1 that a swap there must
+# have to cancel a check sum of ``total`` (solved from (w_p - w_p+1)(v_p+1 - v_p) + total = 0).
+_SWAP_DIFFERENCE = tuple(
+    tuple((-total * pow(_WEIGHTS[p] - _WEIGHTS[p + 1], -1, _MODULUS)) % _MODULUS for p in range(CODE_LENGTH - 1))
+    for total in range(_MODULUS)
+)
 
 
-# The fuzzy step runs these for every memo that looks like a mistyped code, so they work on the
-# window's own text (slices) and C-level sums (map/accumulate) rather than per-symbol Python loops.
-
-
-def _substitutions(window: str, values: list[int]) -> list[str]:
+def _substitutions(window: str, values: bytes) -> list[str]:
     """One wrong symbol after the prefix: the check equation gives the right one, position by position."""
     nine = values[:CODE_LENGTH]
     if len(nine) < CODE_LENGTH:
         return []
-    bad = nine.count(-1)
+    bad = nine.count(_BAD)
     if bad > 1:
         return []
-    positions: Iterable[int] = range(1, CODE_LENGTH)
-    if bad:
-        positions = (nine.index(-1),)
-        nine = [max(value, 0) for value in nine]
-    total = sum(map(mul, _WEIGHTS, nine)) % _MODULUS
     head = window[:CODE_LENGTH]
-    found = []
-    for position in positions:
-        repaired = (nine[position] - total * _INVERSE[position]) % _MODULUS
-        if repaired != values[position]:
-            found.append(head[:position] + ALPHABET[repaired] + head[position + 1 :])
-    return found
-
-
-def _transpositions(window: str, values: list[int]) -> list[str]:
-    nine = values[:CODE_LENGTH]
-    if len(nine) < CODE_LENGTH or -1 in nine:
-        return []
+    if bad:  # the foreign symbol is the one to replace: solve for it
+        position = nine.index(_BAD)
+        total = (sum(map(mul, _WEIGHTS, nine)) - _WEIGHTS[position] * _BAD) % _MODULUS
+        return [head[:position] + ALPHABET[(-total * _INVERSE[position]) % _MODULUS] + head[position + 1 :]]
     total = sum(map(mul, _WEIGHTS, nine)) % _MODULUS
+    if not total:  # already valid: any substitution would break it
+        return []
     return [
-        window[:position] + window[position + 1] + window[position] + window[position + 2 : CODE_LENGTH]
-        for position in range(1, CODE_LENGTH - 1)
-        if nine[position] != nine[position + 1]
-        and (total + (_WEIGHTS[position] - _WEIGHTS[position + 1]) * (nine[position + 1] - nine[position])) % _MODULUS
-        == 0
+        head[:position] + ALPHABET[(value - total * inverse) % _MODULUS] + head[position + 1 :]
+        for position, value, inverse in zip(_POSITIONS, nine[1:], _INVERSE[1:], strict=True)
     ]
 
 
-def _omissions(window: str, values: list[int]) -> list[str]:
+def _transpositions(window: str, values: bytes) -> list[str]:
+    nine = values[:CODE_LENGTH]
+    if len(nine) < CODE_LENGTH or _BAD in nine:
+        return []
+    total = sum(map(mul, _WEIGHTS, nine)) % _MODULUS
+    if not total:  # a valid window: a swap of two different symbols breaks it
+        return []
+    needed = _SWAP_DIFFERENCE[total]
+    return [
+        window[:position] + window[position + 1] + window[position] + window[position + 2 : CODE_LENGTH]
+        for position in _PAIRS
+        if (nine[position + 1] - nine[position]) % _MODULUS == needed[position]
+    ]
+
+
+def _omissions(window: str, values: bytes) -> list[str]:
     """A symbol was left out: 8 typed symbols, and the missing one solved at each position after the prefix."""
     eight = values[: CODE_LENGTH - 1]
-    if len(eight) < CODE_LENGTH - 1 or -1 in eight:
+    if len(eight) < CODE_LENGTH - 1 or _BAD in eight:
         return []
     # before[p]: weighted sum of eight[:p] in place; after[p]: of eight[p:] shifted one place right.
     before = [0, *accumulate(map(mul, _WEIGHTS, eight))]
@@ -180,19 +205,19 @@ def _omissions(window: str, values: list[int]) -> list[str]:
         window[:position]
         + ALPHABET[(-(before[position] + after[position]) * _INVERSE[position]) % _MODULUS]
         + window[position : CODE_LENGTH - 1]
-        for position in range(1, CODE_LENGTH)
+        for position in _POSITIONS
     ]
 
 
-def _extras(window: str, values: list[int]) -> list[str]:
+def _extras(window: str, values: bytes) -> list[str]:
     """One symbol too many: drop each symbol after the prefix from a 10-symbol window."""
     ten = values[: CODE_LENGTH + 1]
     if len(ten) <= CODE_LENGTH:
         return []
-    bad = ten.count(-1)
+    bad = ten.count(_BAD)
     if bad > 1:
         return []
-    positions: Iterable[int] = (ten.index(-1),) if bad else range(1, CODE_LENGTH + 1)
+    positions: Iterable[int] = (ten.index(_BAD),) if bad else range(1, CODE_LENGTH + 1)
     # before[p]: weighted sum of ten[:p] in place; after[p]: of ten[p+1:] shifted one place left.
     before = [0, *accumulate(map(mul, _WEIGHTS, ten[:CODE_LENGTH]))]
     after = [*accumulate(map(mul, _WEIGHTS[::-1], ten[:0:-1]))]  # summed from the end
@@ -205,13 +230,27 @@ def _extras(window: str, values: list[int]) -> list[str]:
     ]
 
 
-def _prefix_repairs(window: str, values: list[int]) -> list[str]:
+def _prefix_repairs(window: str, values: bytes) -> list[str]:
     """The prefix itself was mistyped, dropped or swapped with the next symbol."""
-    repairs = [[_PREFIX_VALUE, *values[1:CODE_LENGTH]], [_PREFIX_VALUE, *values[: CODE_LENGTH - 1]]]
+    repairs = [bytes([_PREFIX_VALUE]) + values[1:CODE_LENGTH], bytes([_PREFIX_VALUE]) + values[: CODE_LENGTH - 1]]
     if window[1:2] == PREFIX:
-        repairs.append([values[1], values[0], *values[2:CODE_LENGTH]])
+        repairs.append(values[1:2] + values[0:1] + values[2:CODE_LENGTH])
     return [
         _render(repaired)
         for repaired in repairs
-        if len(repaired) == CODE_LENGTH and -1 not in repaired and _weighted_sum(repaired) == 0
+        if len(repaired) == CODE_LENGTH and _BAD not in repaired and _weighted_sum(repaired) == 0
     ]
+
+
+def _render(values: bytes) -> str:
+    return "".join([ALPHABET[value] for value in values])
+
+
+def near_codes(text: str, start: int) -> list[str]:
+    """Every valid code one edit away from the code ``text`` may carry at ``start`` (see :func:`near_codes_python`).
+
+    The C kernel of ``_speedups.c`` when it is built, with the same results.
+    """
+    if speedups is not None:
+        return speedups.near_codes(text, start)
+    return near_codes_python(text, start)

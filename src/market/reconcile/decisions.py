@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-from market.reconcile.book import Intent, ManualDecision, NotificationKey, Receipt
+from market.reconcile.book import Intent, ManualDecision, NotificationKey, PayerIndex, Receipt
 
 __all__ = [
     "ATTRIBUTED",
@@ -112,6 +112,7 @@ class BatchResult(msgspec.Struct, kw_only=True, gc=False):
         receipts: receipts created (payer known) or changed by a reversal.
         bank_references: ``(account_number, bank_reference)`` → key, for the credits first seen here.
         manual: manual decisions applied by :func:`market.reconcile.core.resolve`.
+        by_payer: ``(account_number, payer_account)`` → keys of the receipts created here, in order.
     """
 
     decisions: list[Decision]
@@ -119,3 +120,4 @@ class BatchResult(msgspec.Struct, kw_only=True, gc=False):
     receipts: dict[NotificationKey, Receipt]
     bank_references: dict[tuple[str | None, str], NotificationKey]
     manual: dict[NotificationKey, ManualDecision] = msgspec.field(default_factory=dict)
+    by_payer: PayerIndex = msgspec.field(default_factory=dict)

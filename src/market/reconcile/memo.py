@@ -20,10 +20,13 @@ Two paths, because they have different jobs:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import NamedTuple
 
 from market.reconcile import codes
+from market.reconcile.speedups import speedups
 from market.text import fold_vietnamese
 
 __all__ = [
@@ -31,11 +34,17 @@ __all__ = [
     "Wrapper",
     "code_candidates",
     "compact",
+    "compact_memo",
     "content",
     "fold",
+    "lead",
     "near_code_candidates",
+    "near_codes_in",
+    "near_codes_in_python",
     "scan",
     "scan_batch",
+    "scan_batch_python",
+    "scan_python",
 ]
 
 
@@ -85,8 +94,13 @@ _PASS = (
     _combined([w.pattern for w in WRAPPERS if w.pattern.endswith("$") and not w.pattern.startswith("^")]),
     _combined([w.pattern for w in WRAPPERS if not w.pattern.startswith("^") and not w.pattern.endswith("$")]),
 )
+# Bank text that can stand before the payer's words: the headers, and a reference (FT…) at the start.
+_LEAD = _combined(
+    [w.pattern for w in WRAPPERS if w.pattern.startswith("^")]
+    + [f"^(?:{w.pattern})" for w in WRAPPERS if not w.pattern.startswith("^") and not w.pattern.endswith("$")]
+)
+_lead_at_start = _LEAD.match
 _MAX_PASSES = 8  # nesting seen in the wild is two deep; the bound only guards against a bad pattern
-_SPACES = re.compile(r"\s+")
 _NOT_CODE_TEXT = re.compile(r"[^A-Z0-9]+")
 # After bytes.upper() only these survive: digits and capitals. Everything else is a separator.
 _DELETE_NON_ALNUM = bytes(i for i in range(256) if not (0x30 <= i <= 0x39 or 0x41 <= i <= 0x5A))
@@ -102,11 +116,19 @@ _search_near = _NEAR_WINDOW.search
 # The same test consuming only the prefix, so that overlapping windows are all found.
 _NEAR_ANCHOR = re.compile(f"{codes.PREFIX}(?={_NEAR_TAIL})")
 _DELETE_KEEP_NUL = _DELETE_NON_ALNUM.replace(b"\x00", b"")
+# Every prefix where a window is near, capturing the body when the window is exact. The literal
+# prefix comes first so the regex engine skips to each ``P`` at C speed; matching consumes only the
+# prefix, so overlapping windows are all found, as in :func:`scan`.
+_SCAN_BATCH = re.compile(
+    f"{codes.PREFIX}(?:(?=([{codes.ALPHABET}]{{{codes.CODE_LENGTH - 1}}}))|(?={_NEAR_TAIL}))"
+).finditer
+_PREFIX = codes.PREFIX
+_PLUS_SEPARATOR = (1).__add__
 
 
 def fold(memo: str) -> str:
     """Diacritics off, upper-case, every run of whitespace (line wraps, tabs) to one space."""
-    return _SPACES.sub(" ", fold_vietnamese(memo).upper()).strip()
+    return " ".join(fold_vietnamese(memo).upper().split())  # split(): runs of any whitespace, ends dropped
 
 
 def content(memo: str) -> str:
@@ -125,12 +147,37 @@ def content(memo: str) -> str:
     return text
 
 
+def lead(memo: str) -> str:
+    """Where the payer's own words start: :func:`fold`, then only the bank text before them stripped.
+
+    The start of :func:`content` at a fraction of its cost (the trailers, which make most of it, are
+    left on): what the prefix repair of the review suggestions needs, the code being placed first.
+
+    >>> lead("MBVCB.4530998360.029552.CGH5KMN7 tra tien.CT tu 0351000646393 NGUYEN THE HUNG")[:18]
+    'CGH5KMN7 TRA TIEN.'
+    """
+    text = fold(memo)
+    for _ in range(_MAX_PASSES):
+        found = _lead_at_start(text)  # ``match``: only the start is tried, not every position
+        if found is None or not found.end():
+            break
+        text = text[found.end() :].lstrip()
+    return text
+
+
 def compact(text: str) -> str:
     """Only capitals and digits remain (banks delete and insert separators at will)."""
     return _NOT_CODE_TEXT.sub("", fold_vietnamese(text).upper())
 
 
-def scan(memo: str) -> tuple[str, ...] | None:
+def compact_memo(memo: str) -> str:
+    """The hot path's compaction of a whole memo: folded, upper-case, only ``[A-Z0-9]`` (C routines only)."""
+    if not memo.isascii():
+        memo = fold_vietnamese(memo)
+    return memo.encode("ascii", "ignore").upper().translate(None, _DELETE_NON_ALNUM).decode("ascii")
+
+
+def scan_python(memo: str) -> tuple[str, ...] | None:
     """The hot path: every code-shaped window of the compacted memo, or None if none could be near.
 
     Returns:
@@ -142,21 +189,20 @@ def scan(memo: str) -> tuple[str, ...] | None:
         pass, a list stays tracked and, when a batch lives long enough, makes the collector's full
         passes over the whole book more frequent (measured: a third of the core's time).
     """
-    if not memo.isascii():
-        memo = fold_vietnamese(memo)
-    text = memo.encode("ascii", "ignore").upper().translate(None, _DELETE_NON_ALNUM).decode("ascii")
+    text = compact_memo(memo)
     near = _search_near(text)
     if near is None:
         return None
     return tuple(_find_windows(text, near.start()))
 
 
-def scan_batch(memos: Sequence[str]) -> list[tuple[str, ...] | None]:
-    """:func:`scan` for a whole batch at once, with one pass of each C routine over all the memos.
+def scan_batch_python(memos: Sequence[str]) -> list[tuple[str, ...] | None]:
+    """:func:`scan` for a whole batch at once: one pass of each C routine over all the memos.
 
-    The memos are joined with NUL and compacted together (one call of each C routine instead of
-    one per memo), split back, and the near-window search is mapped over the parts from C; only
-    memos where it matches cost any Python work (the windows). Same results as :func:`scan`.
+    The memos are joined with NUL (never a code symbol, so no window spans two memos), compacted
+    together, and searched with one ``finditer``; only the ``P`` where a code could be near cost any
+    Python work (about one memo in two), and each is traced back to its memo by bisection over the
+    memos' end offsets. Same results as :func:`scan`.
     """
     joined = "\x00".join(memos)
     if not joined.isascii():
@@ -164,13 +210,19 @@ def scan_batch(memos: Sequence[str]) -> list[tuple[str, ...] | None]:
     compacted = joined.encode("ascii", "ignore").upper().translate(None, _DELETE_KEEP_NUL).decode("ascii")
     parts = compacted.split("\x00")
     if len(parts) != len(memos):  # a memo carried a NUL of its own: do it the slow way
-        return [scan(memo) for memo in memos]
-    find_windows = _find_windows
-    # ``near and …``: None stays None (no window could even be near), a match becomes the windows.
-    return [
-        near and tuple(find_windows(part, near.start()))
-        for near, part in zip(map(_search_near, parts), parts, strict=True)
-    ]
+        return [scan_python(memo) for memo in memos]
+    # ends[i]: the offset just past memo i and its NUL separator, so bisect(ends, offset) is its memo.
+    ends = list(accumulate(map(_PLUS_SEPARATOR, map(len, parts))))
+    found: list[tuple[str, ...] | None] = [None] * len(memos)
+    for match in _SCAN_BATCH(compacted):
+        index = bisect_right(ends, match.start())
+        body = match.group(1)
+        if body is None:  # near, not exact: the memo has a window, perhaps no exact one
+            if found[index] is None:
+                found[index] = ()
+        else:
+            found[index] = (*(found[index] or ()), _PREFIX + body)
+    return found
 
 
 def code_candidates(memo: str) -> list[str]:
@@ -178,17 +230,55 @@ def code_candidates(memo: str) -> list[str]:
     return list(scan(memo) or ())
 
 
-def near_code_candidates(memo: str, *, repair_prefix: bool) -> list[str]:
-    """Valid codes one edit away from what the payer's content carries (the fuzzy step's input).
+def near_codes_in_python(text: str) -> list[str]:
+    """Valid codes one edit away from the code-like windows of compacted ``text`` (the fuzzy step's input).
 
-    Anchors are every ``P`` of the compacted content and, with ``repair_prefix``, the start of the
-    content too (the code is placed first, so a mistyped or dropped prefix is only looked for
-    there). Sorted and without repeats, so the result does not depend on how it was found.
+    Anchors are the ``P`` of ``text`` where a near window starts (every edit kind needs the prefix
+    and seven symbols with at most one foreign), so the other ``P`` (names: PHAM…) cost nothing.
+    ``text`` is the whole memo compacted (:func:`compact_memo`), wrappers and all: bank text glued
+    to a code only adds candidates, and every candidate still has to be a code we issued, open,
+    for the right stall and amount, before the core uses it. Unsorted, repeats possible.
     """
-    text = compact(content(memo))
-    # A prefix anchor yields candidates only where a near window starts (every edit kind needs the
-    # prefix and seven symbols with at most one foreign), so the other ``P`` (names: PHAM…) are skipped.
-    anchors = {near.start() for near in _NEAR_ANCHOR.finditer(text)}
+    found: list[str] = []
+    for near in _NEAR_ANCHOR.finditer(text):
+        found += codes.near_codes_python(text, near.start())
+    return found
+
+
+# The public entry points run the C kernels of ``_speedups.c`` when they are built: the same results
+# (tests/matching/test_matching_speedups.py holds them to the reference versions above), a memo in
+# one pass of C instead of a dozen C calls glued together by bytecode.
+
+
+def scan(memo: str) -> tuple[str, ...] | None:
+    """Every code-shaped window of the compacted memo, or None if none could be near (see :func:`scan_python`)."""
+    if speedups is not None:
+        return speedups.scan_batch((memo,), fold_vietnamese)[0]
+    return scan_python(memo)
+
+
+def scan_batch(memos: Sequence[str]) -> list[tuple[str, ...] | None]:
+    """:func:`scan` of every memo of a batch (see :func:`scan_batch_python`)."""
+    if speedups is not None:
+        return speedups.scan_batch(memos, fold_vietnamese)
+    return scan_batch_python(memos)
+
+
+def near_codes_in(text: str) -> list[str]:
+    """Valid codes one edit away from the code-like windows of compacted ``text`` (see :func:`near_codes_in_python`)."""
+    if speedups is not None:
+        return speedups.near_codes_in(text)
+    return near_codes_in_python(text)
+
+
+def near_code_candidates(memo: str, *, repair_prefix: bool) -> list[str]:
+    """Valid codes one edit away from what the memo carries, sorted and without repeats.
+
+    With ``repair_prefix``, the start of the payer's own words (:func:`lead`: the bank's text before
+    them stripped) is an anchor too: the code is placed first, so a mistyped or dropped prefix is only
+    looked for there.
+    """
+    found = near_codes_in(compact_memo(memo))
     if repair_prefix:
-        anchors.add(0)
-    return sorted({candidate for anchor in anchors for candidate in codes.near_codes(text, anchor)})
+        found += codes.near_codes(compact_memo(lead(memo)), 0)
+    return sorted(set(found))

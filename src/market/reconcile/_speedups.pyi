@@ -1,0 +1,10 @@
+from collections.abc import Callable, Sequence
+
+ALPHABET: str
+PREFIX: str
+WEIGHTS: tuple[int, ...]
+SOURCE_HASH: str
+
+def scan_batch(memos: Sequence[str], fold: Callable[[str], str], /) -> list[tuple[str, ...] | None]: ...
+def near_codes(text: str, start: int, /) -> list[str]: ...
+def near_codes_in(text: str, /) -> list[str]: ...
