@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from operator import attrgetter
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
@@ -85,8 +84,6 @@ class Receipt(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     refund_due: int = 0
     reversed: int = 0
 
-
-_key_of = attrgetter("key")
 
 PayerIndex = dict[tuple[str | None, str], tuple[NotificationKey, ...]]
 """``(account_number, payer_account)`` → keys of that payer's receipts on that account, oldest first.
@@ -167,9 +164,10 @@ class Book:
 
     def apply(self, result: BatchResult) -> None:
         """Fold one batch's result into the book, after the driver has committed it."""
-        # Every key decided, repeats included: a second copy of a repeat is then a repeat for the same
-        # reason whichever batch it falls in (replay must not depend on batch boundaries).
-        self.applied.update(map(_key_of, result.decisions))
+        # Every key of the batch, repeats of a bank credit included: a second copy of a repeat is then a
+        # repeat for the same reason whichever batch it falls in (replay must not depend on batch
+        # boundaries). Set to set, so the stored hashes are reused.
+        self.applied |= result.keys
         self.intents.update(result.intents)
         self.bank_references.update(result.bank_references)
         self.receipts.update(result.receipts)

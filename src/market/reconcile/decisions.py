@@ -113,6 +113,7 @@ class BatchResult(msgspec.Struct, kw_only=True, gc=False):
         bank_references: ``(account_number, bank_reference)`` → key, for the credits first seen here.
         manual: manual decisions applied by :func:`market.reconcile.core.resolve`.
         by_payer: ``(account_number, payer_account)`` → keys of the receipts created here, in order.
+        keys: the key of every notification decided (repeats excluded: their key is known already).
     """
 
     decisions: list[Decision]
@@ -121,3 +122,4 @@ class BatchResult(msgspec.Struct, kw_only=True, gc=False):
     bank_references: dict[tuple[str | None, str], NotificationKey]
     manual: dict[NotificationKey, ManualDecision] = msgspec.field(default_factory=dict)
     by_payer: PayerIndex = msgspec.field(default_factory=dict)
+    keys: set[NotificationKey] = msgspec.field(default_factory=set)
