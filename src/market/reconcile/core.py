@@ -42,9 +42,7 @@ ambiguous ties go to review, and money out that ties to nothing is the stall hol
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from operator import attrgetter
 
 import msgspec
@@ -70,26 +68,7 @@ def match_batch(book: Book, notifications: Sequence[Notification]) -> BatchResul
     Returns:
         One decision per notification (same order) and the changes to fold into the book.
     """
-    with _collector_paused():
-        return _Batch(book).run(notifications)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Suspend the cyclic garbage collector for one batch (as Mercurial's ``nogc`` and ``timeit`` do).
-
-    A batch allocates thousands of small containers (key tuples) and no reference cycles: the
-    collections those allocations trigger find nothing and cost ~10 % of the core's time. Reference
-    counting frees everything as usual; the collector runs again once the batch is decided.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    return _Batch(book).run(notifications)
 
 
 def resolve(book: Book, notification: Notification, manual: ManualDecision) -> BatchResult:
