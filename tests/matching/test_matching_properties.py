@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matching_helpers import ACCOUNT_OF, T0, UNKNOWN_ACCOUNT, WRAPPERS, book, code, intent, note
 
+from market.reconcile import core
 from market.reconcile.core import match_batch
 from market.reconcile.decisions import ATTRIBUTED
 
@@ -92,3 +93,22 @@ def test_decisions_do_not_depend_on_batch_boundaries_or_book_order(batch, cuts, 
     rng.shuffle(shuffled)
     again, _ = _run(batch, [c for c in cuts if c <= len(batch)], shuffled)
     assert again == reference
+
+
+@settings(max_examples=200, deadline=None)
+@given(notifications(), st.lists(st.integers(min_value=0, max_value=40), max_size=3))
+def test_the_inline_fast_paths_decide_exactly_as_the_rules(batch, cuts):
+    fast_decisions, fast_book = _run(batch, cuts)
+    try:
+        core.FAST_PATHS = False
+        slow_decisions, slow_book = _run(batch, cuts)
+    finally:
+        core.FAST_PATHS = True
+    assert fast_decisions == slow_decisions
+    assert fast_book.intents == slow_book.intents
+    assert fast_book.receipts == slow_book.receipts
+    assert list(fast_book.receipts) == list(slow_book.receipts)
+    assert all(
+        fast_book.payer_receipt_keys(pair) == slow_book.payer_receipt_keys(pair)
+        for pair in itertools.product(ACCOUNT_OF.values(), PAYERS[1:])
+    )

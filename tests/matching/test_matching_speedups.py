@@ -31,7 +31,7 @@ kernels = speedups
 
 # Text that looks like memos and codes: the alphabet, its look-alikes, separators, Vietnamese, NUL.
 SYMBOLS = codes.ALPHABET + "AEIOU01LQZSBDpcgh"
-TEXT = st.text(alphabet=st.sampled_from(list(SYMBOLS) + [" ", ".", "-", "đ", "Đ", "ế", "\x00", "\n", "😀"]))
+TEXT = st.text(alphabet=st.sampled_from([*SYMBOLS, " ", ".", "-", "đ", "Đ", "ế", "\x00", "\n", "😀"]))
 
 
 def _code_like(rng: random.Random) -> str:
@@ -57,11 +57,13 @@ def _code_like(rng: random.Random) -> str:
 
 
 def test_the_build_is_of_the_current_source_and_alphabet():
-    assert kernels.SOURCE_HASH == hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16], (  # type: ignore[attr-defined]
+    built_from = kernels.SOURCE_HASH  # type: ignore[attr-defined]
+    assert hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16] == built_from, (
         "the C kernels were built from an older _speedups.c: run `make install`"
     )
     assert (kernels.ALPHABET, kernels.PREFIX) == (codes.ALPHABET, codes.PREFIX)
-    assert kernels.WEIGHTS == tuple(pow(3, position, 17) for position in range(1, codes.CODE_LENGTH + 1))
+    weights = tuple(pow(3, position, 17) for position in range(1, codes.CODE_LENGTH + 1))
+    assert weights == kernels.WEIGHTS
 
 
 def test_the_public_functions_run_the_kernels():

@@ -55,6 +55,10 @@ from market.reconcile.notification import Notification
 __all__ = ["match_batch", "resolve"]
 
 _replace = msgspec.structs.replace
+
+FAST_PATHS = True
+"""Decide the two common shapes inline (static sale, one exact code); False sends every notification
+through the rules one by one. Both give the same result (tests/matching/test_matching_properties.py)."""
 _memo_of = attrgetter("memo")
 
 
@@ -126,7 +130,7 @@ class _Batch:
         append, money_in, money_out = self.decisions.append, self.money_in, self.money_out
         decision_of, receipt_of, settle = Decision, Receipt, self.settle
         changed_intent, issued_intent, without_code = self.intents.get, book.intents.get, self.without_code
-        changed, replace, by_payer = self.intents, _replace, self.by_payer
+        changed, replace, by_payer, fast = self.intents, _replace, self.by_payer, FAST_PATHS
         scans = memo.scan_batch(list(map(_memo_of, notifications)))
         for notification, windows in zip(notifications, scans, strict=True):
             key = (notification.provider, notification.provider_txn_id)
@@ -150,7 +154,7 @@ class _Batch:
             # Fast path, about half of a market's traffic: a static-QR sale. No structural key and no
             # code-shaped text in the memo (``windows is None``) leave rules 1, 2 and 4 nothing to
             # find, so the receiving account alone decides (rule 3) — what money_in would conclude.
-            if windows is None and notification.virtual_account is None and notification.order_code is None:
+            if fast and windows is None and notification.virtual_account is None and notification.order_code is None:
                 stall = account_stall(notification.account_number)  # type: ignore[arg-type]  # None finds none
                 if stall is not None:
                     append(decision_of(key=key, outcome="sale", rule="static", amount=amount, stall=stall))
@@ -171,7 +175,8 @@ class _Batch:
             # Fast path, about 40 %: one code-shaped window and no structural key. Rule 2 decides
             # when the window is a code we issued, exactly as money_in would (via ``known``).
             elif (
-                windows
+                fast
+                and windows
                 and len(windows) == 1
                 and notification.virtual_account is None
                 and notification.order_code is None
