@@ -73,9 +73,11 @@ typedef struct {
     int n;
 } Window;
 
+static PyObject *ascii_window(const char *text);
+
 static int append_code(PyObject *out, const char *code)
 {
-    PyObject *s = PyUnicode_FromStringAndSize(code, CODE_LENGTH);
+    PyObject *s = ascii_window(code);
     if (s == NULL)
         return -1;
     int rc = PyList_Append(out, s);
@@ -346,19 +348,37 @@ static PyObject *near_codes_in(PyObject *self, PyObject *text)
  * scan_batch: per memo, None when no near window, else the tuple of exact windows (memo.scan).
  */
 
+/* COMPACTED[c]: what ASCII byte c becomes in compacted text: letters upper-cased, digits kept,
+ * everything else dropped (0). */
+static unsigned char COMPACTED[256];
+
+static void init_compacted(void)
+{
+    for (int c = '0'; c <= '9'; c++) COMPACTED[c] = (unsigned char)c;
+    for (int c = 'A'; c <= 'Z'; c++) COMPACTED[c] = (unsigned char)c;
+    for (int c = 'a'; c <= 'z'; c++) COMPACTED[c] = (unsigned char)(c - 'a' + 'A');
+}
+
 /* Compact ``memo`` (already folded) into ``buffer``: ASCII letters upper-cased, digits kept,
- * everything else dropped. Returns the compacted length. */
+ * everything else (non-ASCII included) dropped. Returns the compacted length. */
 static Py_ssize_t compact(PyObject *memo, char *buffer)
 {
     Py_ssize_t length = PyUnicode_GET_LENGTH(memo), n = 0;
+    if (PyUnicode_IS_ASCII(memo)) {  /* nearly every memo: one table lookup a byte */
+        const unsigned char *data = PyUnicode_1BYTE_DATA(memo);
+        for (Py_ssize_t i = 0; i < length; i++) {
+            unsigned char c = COMPACTED[data[i]];
+            buffer[n] = (char)c;
+            n += c != 0;
+        }
+        return n;
+    }
     int kind = PyUnicode_KIND(memo);
     const void *data = PyUnicode_DATA(memo);
     for (Py_ssize_t i = 0; i < length; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c >= 'a' && c <= 'z')
-            buffer[n++] = (char)(c - 'a' + 'A');
-        else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-            buffer[n++] = (char)c;
+        if (c < 128 && COMPACTED[c])
+            buffer[n++] = (char)COMPACTED[c];
     }
     return n;
 }
@@ -384,24 +404,43 @@ static int near_in_compact(const char *text, Py_ssize_t length, Py_ssize_t i)
     return 1;
 }
 
+/* The next prefix after ``p`` in ``text``, or NULL. */
+static const char *next_prefix(const char *text, Py_ssize_t length, const char *p)
+{
+    return memchr(p + 1, PREFIX_CHAR, (size_t)(length - (p + 1 - text)));
+}
+
+/* A 9-character ASCII str (cheaper than decoding it as UTF-8). */
+static PyObject *ascii_window(const char *text)
+{
+    PyObject *window = PyUnicode_New(CODE_LENGTH, 127);
+    if (window != NULL)
+        memcpy(PyUnicode_1BYTE_DATA(window), text, CODE_LENGTH);
+    return window;
+}
+
 static PyObject *scan_compacted(const char *text, Py_ssize_t length)
 {
+    /* Only a prefix can start a window: jump from one to the next. */
     Py_ssize_t first = -1;
-    for (Py_ssize_t i = 0; i + NEAR_TAIL < length; i++)
-        if (near_in_compact(text, length, i)) { first = i; break; }
+    for (const char *p = memchr(text, PREFIX_CHAR, length); p != NULL; p = next_prefix(text, length, p)) {
+        if (near_in_compact(text, length, p - text)) { first = p - text; break; }
+    }
     if (first < 0)
         Py_RETURN_NONE;
+    /* The exact windows from there on: only a prefix can start one, so both passes (count, then
+     * fill the tuple) jump from prefix to prefix. */
     Py_ssize_t count = 0;
-    for (Py_ssize_t i = first; i + CODE_LENGTH <= length; i++)
-        count += exact_at(text, length, i);
+    for (const char *p = text + first; p != NULL; p = next_prefix(text, length, p))
+        count += exact_at(text, length, p - text);
     PyObject *windows = PyTuple_New(count);
     if (windows == NULL)
         return NULL;
     Py_ssize_t k = 0;
-    for (Py_ssize_t i = first; k < count; i++) {
-        if (!exact_at(text, length, i))
+    for (const char *p = text + first; p != NULL && k < count; p = next_prefix(text, length, p)) {
+        if (!exact_at(text, length, p - text))
             continue;
-        PyObject *window = PyUnicode_FromStringAndSize(text + i, CODE_LENGTH);
+        PyObject *window = ascii_window(p);
         if (window == NULL) {
             Py_DECREF(windows);
             return NULL;
@@ -449,6 +488,16 @@ static PyObject *scan_batch(PyObject *self, PyObject *const *args, Py_ssize_t na
             }
         }
         Py_ssize_t need = PyUnicode_GET_LENGTH(folded);
+        if (PyUnicode_IS_ASCII(folded)) {
+            /* No P at all (most static-QR memos): no window can start, nothing to compact. */
+            const char *raw = (const char *)PyUnicode_1BYTE_DATA(folded);
+            if (memchr(raw, PREFIX_CHAR, need) == NULL && memchr(raw, PREFIX_CHAR + 'a' - 'A', need) == NULL) {
+                Py_DECREF(folded);
+                Py_INCREF(Py_None);
+                PyList_SET_ITEM(out, m, Py_None);
+                continue;
+            }
+        }
         if (need > capacity) {
             char *bigger = PyMem_Malloc(need);
             if (bigger == NULL) {
@@ -499,6 +548,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__speedups(void)
 {
     init_tables();
+    init_compacted();
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;

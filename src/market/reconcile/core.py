@@ -187,7 +187,8 @@ class _Batch:
                 if intent is None:
                     append(without_code(notification, key, windows, stall))
                     continue
-                if stall is not None and stall != intent.stall:
+                owner = intent.stall
+                if stall is not None and stall != owner:
                     append(settle(notification, key, intent, "code", stall))  # the conflict goes to review
                     continue
                 # ``settle`` inlined (same classification): this is 40 % of the traffic.
@@ -204,14 +205,13 @@ class _Batch:
                     else:
                         outcome = "paid" if after == target else "partial"
                 changed[code] = replace(intent, paid=after)
-                stall = intent.stall
                 append(
                     decision_of(
                         key=key,
                         outcome=outcome,  # type: ignore[arg-type]  # one of the Outcome literals above
                         rule="code",
                         amount=amount,
-                        stall=stall,
+                        stall=owner,
                         intent=code,
                         refund_due=refund_due,
                     )
@@ -221,7 +221,7 @@ class _Batch:
                     account = notification.account_number
                     receipts[key] = receipt_of(
                         key=key,
-                        stall=stall,
+                        stall=owner,
                         amount=amount,
                         account_number=account,
                         payer_account=payer,
