@@ -2,7 +2,8 @@
 
 Starts the app (uvicorn, one worker, uvloop + httptools) on 127.0.0.1 in a subprocess, with one
 extra route that exists only in this benchmark: ``POST /webhooks/_noop`` reads the body and
-answers 200 (no verification, no journal); the production app never has it. Load comes from
+answers 200 (no verification, no journal); the production app never has it. It is the same kind
+of handler as the webhooks (a Litestar ``@post`` returning ``Response[bytes]``). Load comes from
 ``wrk`` (``apt-get install wrk``) with ``load_webhooks.lua``, which sends pre-signed requests read
 from a file, each exactly once, so every webhook request is a new notification that is verified,
 journalled and committed before its 200. Server on CPU 0, wrk on CPU 1 (``taskset``), ``-t1 -c64``:
@@ -12,7 +13,15 @@ In one run, per round: the no-op endpoint, then each provider's endpoint, with t
 It reports req/s, p50/p99, the ratio webhook / no-op (goal ≥ 0.8), the server's CPU time per
 request, and checks that the journal holds at least one row per acknowledged webhook.
 
+* ``--order shuffled`` (default) sends the notifications in random order, so the journal's
+  indexes take every key at a random place: the costly case for SQLite. ``--order arrival``
+  sends them as a provider numbers them (ids and bank references grow with time).
+* The matching loop is off (``MARKET_RUN_MATCHER=false``): this measures ingest. ``--matcher``
+  runs it in the same process, on the same core; its CPU then counts against the webhooks.
+* On PostgreSQL give it an empty database: the journal is not emptied between runs.
+
     .venv/bin/python benchmarks/load_webhooks.py --providers generic,sepay --seconds 10 --rounds 2
+    .venv/bin/python benchmarks/load_webhooks.py --order arrival
     .venv/bin/python benchmarks/load_webhooks.py --database-url postgresql://postgres@127.0.0.1:5432/bench
 """
 
@@ -109,13 +118,21 @@ def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the server did not start within 30 s")
 
 
-def _signed(provider: str, count: int, seed: int) -> list[tuple[str, bytes, dict[str, str]]]:
-    """``count`` distinct notifications of ``provider``, signed now (valid for the 5-minute window)."""
+def _signed(provider: str, count: int, seed: int, order: str = "shuffled") -> list[tuple[str, bytes, dict[str, str]]]:
+    """``count`` distinct notifications of ``provider``, signed now (valid for the 5-minute window).
+
+    ``shuffled``: in the simulator's random order, so every journal index takes its keys at random
+    places (the costly case for SQLite's B-trees). ``arrival``: in the order the provider numbered
+    them, as a real provider sends them (its ids and the banks' references grow with time).
+    """
     from market.config import load_settings
     from market.reconcile import simulate as sim
 
     settings = load_settings()
-    return [sim.render(t, settings) for t in sim.plan([provider], count, 0.0, seed)]  # type: ignore[list-item]
+    transfers = sim.plan([provider], count, 0.0, seed)  # type: ignore[list-item]
+    if order == "arrival":
+        transfers.sort(key=lambda t: int(t.txn_id))
+    return [sim.render(t, settings) for t in transfers]
 
 
 def _write_requests(path: Path, port: int, requests: list[tuple[str, bytes, dict[str, str]]]) -> None:
@@ -170,12 +187,13 @@ def _phase(
     result = _wrk(path, port, args.seconds, args.connections)
     result["server_cpu_us"] = (_cpu_seconds(server_pid) - cpu_before) / max(1, result["requests"]) * 1e6
     result["rps"] = result["requests"] / result["duration_us"] * 1e6
-    result["exhausted"] = result["requests"] >= len(requests)
+    # wrk stops at the first request past the end, cutting off the ones in flight.
+    result["exhausted"] = result["requests"] + args.connections >= len(requests)
     return result
 
 
 def _line(name: str, r: dict[str, float]) -> str:
-    warn = "  (ran out of requests: raise --requests)" if r["exhausted"] else ""
+    warn = "  (RAN OUT OF REQUESTS: req/s is too low, raise --requests)" if r["exhausted"] else ""
     return (
         f"  {name:10s} {r['rps']:8.0f} req/s  p50 {r['p50_us'] / 1000:6.1f} ms  p99 {r['p99_us'] / 1000:6.1f} ms  "
         f"server CPU {r['server_cpu_us']:5.0f} us/req  non-2xx {int(r['non2xx'])}  "
@@ -187,10 +205,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--providers", default="generic,sepay", help="comma-separated: payos,sepay,casso,generic")
     parser.add_argument("--seconds", type=int, default=10, help="measured time per phase")
-    parser.add_argument("--requests", type=int, default=120_000, help="pre-signed requests per phase (upper bound)")
+    parser.add_argument("--requests", type=int, default=300_000, help="pre-signed requests per phase (upper bound)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--order",
+        choices=("shuffled", "arrival"),
+        default="shuffled",
+        help="order of the notifications: random (default, the costly case) or as the provider numbers them",
+    )
+    parser.add_argument(
+        "--matcher",
+        action="store_true",
+        help="also run the matching loop in the server (MARKET_RUN_MATCHER); off by default: this measures ingest",
+    )
+    parser.add_argument("--env", action="append", default=[], help="extra MARKET_X=value for the server")
     args = parser.parse_args()
     providers = args.providers.split(",")
     if not shutil.which("wrk"):
@@ -199,7 +229,10 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="market-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_")}
-    env.update(SECRETS, MARKET_DATABASE_URL=url, MARKET_LOG_LEVEL="WARNING")
+    env.update(
+        SECRETS, MARKET_DATABASE_URL=url, MARKET_LOG_LEVEL="WARNING", MARKET_RUN_MATCHER=str(args.matcher).lower()
+    )
+    env.update(item.split("=", 1) for item in args.env)
     os.environ.update(env)
     from market.config import load_settings
     from market.db import migrate
@@ -216,13 +249,15 @@ def main() -> None:
         warm = _signed(providers[0], 3000, seed=9999)
         for target in (NOOP, None):
             requests = [(target or path, body, headers) for path, body, headers in warm]
-            _phase(server.pid, workdir, port, requests, argparse.Namespace(seconds=2, connections=args.connections))
-        acknowledged += 3000
+            warmed = _phase(
+                server.pid, workdir, port, requests, argparse.Namespace(seconds=2, connections=args.connections)
+            )
+        acknowledged += int(warmed["requests"] - warmed["non2xx"])
         for round_no in range(1, args.rounds + 1):
             for provider in providers:
                 # The same signed bodies go to both endpoints; the no-op one stores nothing.
                 seed += 1
-                signed = _signed(provider, args.requests, seed)
+                signed = _signed(provider, args.requests, seed, args.order)
                 noop = _phase(server.pid, workdir, port, [(NOOP, b, h) for _, b, h in signed], args)
                 hook = _phase(server.pid, workdir, port, signed, args)
                 acknowledged += int(hook["requests"] - hook["non2xx"])
@@ -235,7 +270,8 @@ def main() -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     print(
         f"database {url.split(':')[0]}, wrk -t1 -c{args.connections} {args.seconds} s per phase, "
-        f"pinned {'server CPU 0, wrk CPU 1' if _pin(0) else 'no'}"
+        f"pinned {'server CPU 0, wrk CPU 1' if _pin(0) else 'no'}, "
+        f"matcher {'on' if args.matcher else 'off'}, order {args.order}"
     )
     for (provider, round_no, noop), (_, _, hook) in zip(rows[::2], rows[1::2], strict=True):
         print(f"round {round_no}, {provider}:")

@@ -169,6 +169,10 @@ def test_sepay_wrong_shape_is_malformed():
     body, headers = _sepay({**SEPAY_EVENT, "transferAmount": 12.5})
     with pytest.raises(MalformedRequestError, match="whole number"):
         sepay.parse(body, headers, SETTINGS, NOW)
+    # Midnight of year 1 in Vietnam is still year 0 in UTC: refused (400), not a crash (500).
+    body, headers = _sepay({**SEPAY_EVENT, "transactionDate": "0001-01-01 00:00:00"})
+    with pytest.raises(MalformedRequestError, match="transactionDate is out of range"):
+        sepay.parse(body, headers, SETTINGS, NOW)
 
 
 def _casso(data, t=None):
@@ -235,6 +239,10 @@ def test_generic_format():
     headers = {"x-market-signature": f"t={t},v1={generic_signature('generic-secret', t, bad)}"}
     with pytest.raises(MalformedRequestError, match="direction"):
         generic.parse(bad, headers, SETTINGS, NOW)
+    too_early = body.replace(b"2025-06-01T09:15:42+07:00", b"0001-01-01T00:00:00+07:00")
+    headers = {"x-market-signature": f"t={t},v1={generic_signature('generic-secret', t, too_early)}"}
+    with pytest.raises(MalformedRequestError, match="transferred_at is out of range"):
+        generic.parse(too_early, headers, SETTINGS, NOW)
 
 
 def _basic(user, password):

@@ -96,6 +96,10 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
         raise MalformedRequestError(f"not a generic transfer: {exc}") from None
     if transfer.transferred_at.tzinfo is None:
         raise MalformedRequestError("transferred_at needs its time zone, e.g. 2025-06-01T09:15:42+07:00")
+    try:
+        transferred_at = transfer.transferred_at.astimezone(dt.UTC)
+    except OverflowError:
+        raise MalformedRequestError(f"transferred_at is out of range: {transfer.transferred_at}") from None
     signed = transfer.amount if transfer.direction == "in" else -transfer.amount
     notification = Notification(
         provider="generic",
@@ -103,7 +107,7 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
         amount=signed,
         direction=transfer.direction,
         memo=transfer.memo,
-        transferred_at=transfer.transferred_at.astimezone(dt.UTC),
+        transferred_at=transferred_at,
         received_at=received_at,
         bank_reference=transfer.bank_reference or None,
         account_number=transfer.account_number or None,

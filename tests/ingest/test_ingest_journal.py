@@ -1,0 +1,139 @@
+"""The journal writer on both databases: one batch stores each notification once and marks a credit's
+second copy; a delivery waits while another transaction holds the journal, and is told to retry if
+that lasts too long; stopping writes what is already waiting."""
+
+import asyncio
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from market.db import create_sync_engine_for
+from market.errors import UnavailableError
+from market.reconcile.journal import Incoming, JournalWriter, Stored, write_batch
+from market.reconcile.models import JournalEntry
+from market.reconcile.notification import Notification
+
+NOW = dt.datetime(2025, 6, 1, 2, 15, 42, 123456, tzinfo=dt.UTC)
+
+
+def _delivery(provider, txn, reference, account="0123456789"):
+    notification = Notification(
+        provider=provider,
+        provider_txn_id=txn,
+        amount=50_000,
+        direction="in",
+        memo="PAB3K7QX9 chuyen tien",
+        transferred_at=NOW,
+        received_at=NOW,
+        bank_reference=reference,
+        account_number=account,
+    )
+    return Incoming(notification=notification, raw_body=b"{}", raw_headers={"user-agent": "t"}, auth="hmac-sha256")
+
+
+def _journal(engine):
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT id, provider, provider_txn_id, status, duplicate_of FROM notification_journal")
+        ).all()
+    return {(provider, txn): (row_id, status, duplicate_of) for row_id, provider, txn, status, duplicate_of in rows}
+
+
+def test_a_batch_stores_each_notification_once_and_marks_second_copies(engine):
+    with engine.begin() as conn:
+        (earlier,) = write_batch(conn, [_delivery("sepay", "1", "FT-A")])
+    batch = [
+        _delivery("sepay", "1", "FT-A"),  # SePay retries the earlier delivery
+        _delivery("sepay", "2", "FT-B"),  # a new credit...
+        _delivery("sepay", "2", "FT-B"),  # ...and its retry, in the same batch
+        _delivery("casso", "9", "FT-A"),  # the earlier credit again, through Casso
+        _delivery("payos", "FT-B", "FT-B"),  # this batch's new credit again, through payOS
+        _delivery("generic", "g", "FT-B", account="999"),  # same reference, another account: another credit
+    ]
+    with engine.begin() as conn:
+        stored = write_batch(conn, batch)
+    new = stored[1]
+    assert stored[0] == Stored(id=earlier.id, created=False)
+    assert new.created
+    assert stored[2] == Stored(id=new.id, created=False)
+    assert stored[3].created
+    assert stored[3].duplicate_of == earlier.id
+    assert stored[4].duplicate_of == new.id
+    assert stored[5].created
+    assert stored[5].duplicate_of is None
+    journal = _journal(engine)
+    assert len(journal) == 5
+    assert journal[("sepay", "1")] == (earlier.id, "pending", None)
+    assert journal[("sepay", "2")] == (new.id, "pending", None)
+    assert journal[("casso", "9")] == (stored[3].id, "duplicate", earlier.id)
+    assert journal[("payos", "FT-B")] == (stored[4].id, "duplicate", new.id)
+    assert journal[("generic", "g")][1:] == ("pending", None)
+    # The times read back through the model's column type as they went in (the writer encodes them itself).
+    column = JournalEntry.__table__.c
+    with engine.connect() as conn:
+        times = conn.execute(sa.select(column.transferred_at, column.received_at).where(column.id == new.id)).one()
+    assert tuple(times) == (NOW, NOW)
+
+
+def _lock_journal(conn):
+    """Hold the journal the way another writer would, until ``conn`` rolls back."""
+    if conn.dialect.name == "sqlite":
+        conn.execution_options(sqlite_immediate=True).begin()  # SQLite's one write lock
+    else:
+        conn.begin()
+        conn.exec_driver_sql("LOCK TABLE notification_journal IN EXCLUSIVE MODE")
+
+
+def test_a_delivery_waits_while_another_transaction_holds_the_journal(settings, engine):
+    async def scenario():
+        writer = JournalWriter(create_sync_engine_for(settings), wait_seconds=5)
+        await writer.start()
+        try:
+            with engine.connect() as other:
+                _lock_journal(other)
+                waiting = asyncio.create_task(writer.append(_delivery("sepay", "1", "FT-A")))
+                await asyncio.sleep(0.3)
+                assert not waiting.done()
+                other.rollback()
+            return await asyncio.wait_for(waiting, 5)
+        finally:
+            await writer.stop()
+
+    stored = asyncio.run(scenario())
+    assert stored.created
+    assert _journal(engine)[("sepay", "1")][0] == stored.id
+
+
+def test_a_delivery_held_up_too_long_is_told_to_retry(settings, engine):
+    async def scenario():
+        writer = JournalWriter(create_sync_engine_for(settings), wait_seconds=0.4)
+        await writer.start()
+        try:
+            with engine.connect() as other:
+                _lock_journal(other)
+                with pytest.raises(UnavailableError, match="retry"):
+                    await asyncio.wait_for(writer.append(_delivery("sepay", "1", "FT-A")), 5)
+                other.rollback()
+            # The journal is free again: the provider's retry goes through.
+            return await asyncio.wait_for(writer.append(_delivery("sepay", "1", "FT-A")), 5)
+        finally:
+            await writer.stop()
+
+    assert asyncio.run(scenario()).id == _journal(engine)[("sepay", "1")][0]
+
+
+def test_stopping_writes_what_is_waiting_and_refuses_the_rest(settings, engine):
+    async def scenario():
+        writer = JournalWriter(create_sync_engine_for(settings))
+        await writer.start()
+        waiting = [asyncio.create_task(writer.append(_delivery("sepay", str(n), f"FT{n}"))) for n in range(50)]
+        await asyncio.sleep(0)  # every request has handed over its row
+        await writer.stop()
+        with pytest.raises(UnavailableError, match="stopping"):
+            await writer.append(_delivery("sepay", "late", "FT-LATE"))
+        return await asyncio.gather(*waiting)
+
+    stored = asyncio.run(scenario())
+    assert all(s.created for s in stored)
+    assert sorted(txn for _, txn in _journal(engine)) == sorted(str(n) for n in range(50))
