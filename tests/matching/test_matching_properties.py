@@ -20,12 +20,19 @@ INTENTS = [
 PAYERS = [None, "0911", "0922"]
 
 
+def _one_off(code_text):
+    """An exact-shaped window that is no code of ours: one symbol changed (the check fails)."""
+    return code_text[:4] + ("K" if code_text[4] != "K" else "M") + code_text[5:]
+
+
 @st.composite
 def notifications(draw):
     count = draw(st.integers(min_value=1, max_value=40))
     made = []
     for i in range(count):
-        kind = draw(st.sampled_from(["code", "typo", "static", "unknown", "out", "again", "two_codes"]))
+        kind = draw(
+            st.sampled_from(["code", "typo", "static", "unknown", "out", "again", "two_codes", "code_and_typo"])
+        )
         if kind == "again" and made:
             made.append(draw(st.sampled_from(made)))
             continue
@@ -34,6 +41,7 @@ def notifications(draw):
             "code": target,
             "typo": target[:4] + draw(st.sampled_from("KM0A")) + target[5:],
             "two_codes": f"{target} {draw(st.sampled_from(CODES))}",
+            "code_and_typo": f"{target} {_one_off(draw(st.sampled_from(CODES)))}",
         }.get(kind, "chuyen tien")
         wrap = WRAPPERS[draw(st.sampled_from(sorted(WRAPPERS)))]
         amount = draw(st.sampled_from([10_000, 20_000, 25_000, 50_000, 70_000]))
