@@ -32,8 +32,8 @@ def source_hash(source: Path) -> str:
 
 
 def compile_extension(source: Path, target: Path) -> None:
-    """Compile ``source`` into the shared library ``target`` with the compiler Python was built with."""
-    compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")
+    """Compile ``source`` into the shared library ``target`` (``$CC``, else the compiler Python was built with)."""
+    compiler = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
     include = sysconfig.get_paths()["include"]
     command = [
         *compiler,
