@@ -60,6 +60,7 @@ FAST_PATHS = True
 """Decide the two common shapes inline (static sale, one exact code); False sends every notification
 through the rules one by one. Both give the same result (tests/matching/test_matching_properties.py)."""
 _memo_of = attrgetter("memo")
+_UNSEEN = object()
 
 
 def match_batch(book: Book, notifications: Sequence[Notification]) -> BatchResult:
@@ -97,7 +98,16 @@ def resolve(book: Book, notification: Notification, manual: ManualDecision) -> B
 class _Batch:
     """One batch's working state: the book underneath, this batch's changes on top."""
 
-    __slots__ = ("bank_references", "book", "by_payer", "decisions", "intents", "receipts", "seen")
+    __slots__ = (
+        "bank_references",
+        "book",
+        "by_payer",
+        "decisions",
+        "intents",
+        "other_references",
+        "receipts",
+        "seen",
+    )
 
     def __init__(self, book: Book) -> None:
         self.book = book
@@ -106,7 +116,9 @@ class _Batch:
         # (account_number, payer_account) → keys of this batch's new receipts, in order: a refund ties
         # to them, and the book takes the index over as it is (Book.apply).
         self.by_payer: PayerIndex = {}
-        self.bank_references: dict[tuple[str | None, str], NotificationKey] = {}
+        # Bank references first seen in this batch, as in Book.bank_references / other_references.
+        self.bank_references: dict[str, str | None] = {}
+        self.other_references: set[tuple[str | None, str]] = set()
         self.seen: set[NotificationKey] = set()
         self.decisions: list[Decision] = []
 
@@ -118,6 +130,7 @@ class _Batch:
             bank_references=self.bank_references,
             by_payer=self.by_payer,
             keys=self.seen,
+            other_references=self.other_references,
         )
 
     def run(self, notifications: Sequence[Notification]) -> BatchResult:
@@ -138,12 +151,14 @@ class _Batch:
                 append(_repeat(key, notification.amount, "same_notification"))
                 continue
             seen.add(key)
-            if notification.bank_reference is not None:
-                reference = (notification.account_number, notification.bank_reference)
+            reference = notification.bank_reference
+            if reference is not None:
                 if reference in known_references or reference in references:
-                    append(_repeat(key, notification.amount, "same_bank_reference"))
-                    continue
-                references[reference] = key
+                    if self.seen_reference(notification.account_number, reference):
+                        append(_repeat(key, notification.amount, "same_bank_reference"))
+                        continue
+                else:
+                    references[reference] = notification.account_number
             if manual and key in manual:
                 append(self.manual(notification, key, manual[key]))
                 continue
@@ -234,6 +249,18 @@ class _Batch:
                 continue
             append(money_in(notification, key, windows))
         return self.result()
+
+    def seen_reference(self, account: str | None, reference: str) -> bool:
+        """Whether ``(account, reference)`` was decided already; if not, remember it (``reference``
+        is known, but perhaps from another account)."""
+        first = self.bank_references.get(reference, _UNSEEN)
+        if first is _UNSEEN:
+            first = self.book.bank_references[reference]
+        pair = (account, reference)
+        if first == account or pair in self.book.other_references or pair in self.other_references:
+            return True
+        self.other_references.add(pair)
+        return False
 
     def intent(self, code: str) -> Intent | None:
         return self.intents.get(code) or self.book.intents.get(code)

@@ -110,7 +110,9 @@ class BatchResult(msgspec.Struct, kw_only=True, gc=False):
         decisions: one per input notification, in input order.
         intents: the new state of every intent the batch credited or debited.
         receipts: receipts created (payer known) or changed by a reversal.
-        bank_references: ``(account_number, bank_reference)`` → key, for the credits first seen here.
+        bank_references: bank reference → receiving account, for the references first seen here.
+        other_references: ``(account_number, bank_reference)`` of a reference first seen here on a
+            second account (see :class:`~market.reconcile.book.Book`).
         manual: manual decisions applied by :func:`market.reconcile.core.resolve`.
         by_payer: ``(account_number, payer_account)`` → keys of the receipts created here, in order.
         keys: the key of every notification decided (repeats excluded: their key is known already).
@@ -119,7 +121,8 @@ class BatchResult(msgspec.Struct, kw_only=True, gc=False):
     decisions: list[Decision]
     intents: dict[str, Intent]
     receipts: dict[NotificationKey, Receipt]
-    bank_references: dict[tuple[str | None, str], NotificationKey]
+    bank_references: dict[str, str | None]
     manual: dict[NotificationKey, ManualDecision] = msgspec.field(default_factory=dict)
     by_payer: PayerIndex = msgspec.field(default_factory=dict)
     keys: set[NotificationKey] = msgspec.field(default_factory=set)
+    other_references: set[tuple[str | None, str]] = msgspec.field(default_factory=set)
