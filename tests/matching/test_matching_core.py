@@ -327,3 +327,33 @@ def test_the_book_is_not_modified_by_matching_only_by_apply():
     the_book.apply(result)
     assert the_book.intents[C1].paid == 50_000
     assert ("sepay", "t1") in the_book.applied
+
+
+def test_the_same_id_from_two_providers_is_two_notifications_and_each_repeat_is_caught():
+    the_book = book(applied=[("casso", "77")], bank_references=[(ACCOUNT_OF["A-02"], "FT9")])
+    first = match_batch(
+        the_book,
+        [
+            note("77", 10_000, "ck", provider="sepay", bank_reference="FT1"),
+            note("77", 20_000, "ck", provider="payos", bank_reference="FT2"),
+            note("77", 30_000, "ck", provider="sepay", bank_reference="FT3"),  # a retry of the first
+            note("78", 40_000, "ck", bank_reference="FT9"),  # FT9 was seen on another account
+        ],
+    )
+    assert [d.outcome for d in first.decisions] == ["sale", "sale", "repeat", "sale"]
+    the_book.apply(first)
+    assert {("casso", "77"), ("sepay", "77"), ("payos", "77")} <= the_book.applied
+    assert ("vietqr", "77") not in the_book.applied
+    again = match_batch(
+        the_book,
+        [
+            note("77", 20_000, "ck", provider="payos", bank_reference="FT2"),
+            note("79", 40_000, "ck", provider="casso", bank_reference="FT9"),  # the credit of "78" again
+            note("77", 50_000, "ck", provider="vietqr", bank_reference="FT4"),
+        ],
+    )
+    assert [(d.outcome, d.reason) for d in again.decisions] == [
+        ("repeat", "same_notification"),
+        ("repeat", "same_bank_reference"),
+        ("sale", None),
+    ]
