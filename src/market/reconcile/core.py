@@ -21,7 +21,8 @@ Rules, in order, for money in (issue 7; ``memo-patterns.md`` §4):
    such intent exists. Several candidates go to review; none leaves the static sale. Levenshtein
    percentages over the whole memo are never used (Blnk's false positives: ``payment-12345`` ≈
    ``payment-12399``).
-5. Anything else (no stall, no code) goes to review with ranked suggestions.
+5. Anything else (no stall, no code) goes to review; the queue ranks intents one edit away from its
+   memo when a person reads it (``market.reconcile.review``).
 
 A code whose intent belongs to another stall than the receiving account goes to review: the
 money is physically in the account owner's bank, the code says otherwise, a person decides.
@@ -298,7 +299,9 @@ class _Batch:
     ) -> Decision:
         """Rules 3–5, once no structural key and no exact code decided."""
         if stall is None:
-            return _review(key, notification.amount, "unknown_account", self.suggest(notification))
+            # The review queue ranks intents one edit away when a person reads it (review._near_codes),
+            # against the intents as they stand then: not worked out here for every such transfer.
+            return _review(key, notification.amount, "unknown_account", ())
         if windows is not None and (stall, notification.amount) in self.book.stall_amounts:
             fuzzy = self.fuzzy(notification, key, stall)
             if fuzzy is not None:
@@ -375,19 +378,6 @@ class _Batch:
         suggestions = [Suggestion(stall=stall, intent=code, score=80, why="one_edit_amount") for code in sorted(found)]
         suggestions.append(Suggestion(stall=stall, score=40, why="account_owner"))
         return _review(key, notification.amount, "ambiguous_code", tuple(suggestions))
-
-    def suggest(self, notification: Notification) -> tuple[Suggestion, ...]:
-        """Ranked guesses for money we cannot attribute: intents one edit away, any stall."""
-        suggestions = []
-        for code in memo.near_code_candidates(notification.memo, repair_prefix=True):
-            intent = self.intent(code)
-            if intent is None:
-                continue
-            if intent.amount - intent.paid == notification.amount:
-                suggestions.append(Suggestion(stall=intent.stall, intent=code, score=70, why="one_edit_amount"))
-            else:
-                suggestions.append(Suggestion(stall=intent.stall, intent=code, score=50, why="one_edit"))
-        return tuple(sorted(suggestions, key=lambda s: (-s.score, s.intent or "")))
 
     def keep_receipt(self, notification: Notification, decision: Decision, stall: str) -> None:
         """Remember a receipt whose payer we know, so a refund to that payer can be tied to it."""

@@ -3,8 +3,10 @@
 An item is opened by the matching driver for a notification the core sent to ``review``
 (no stall's account and no code, a code of another stall, a typo close to several intents...)
 or that the provider reported as failed. :func:`list_unmatched` shows each with the payer's own
-words (bank wrappers stripped, ``memo.content``) and ranked suggestions: the core's (intents one
-edit away, the code's owner, the account's owner) plus the stalls this payer has paid before.
+words (bank wrappers stripped, ``memo.content``) and ranked suggestions: the core's (the code's
+owner, the account's owner, intents one edit away from a mistyped code), intents one edit away from
+the memo of money into no stall's account (worked out as the queue is read), and the stalls this
+payer has paid before.
 
 :func:`resolve_item` records a person's decision — credit an intent, credit a stall, or "not
 ours" — with who and why. The matching driver applies it in its next transaction (the core's
@@ -16,6 +18,7 @@ A decision is final here; a second one on the same item is refused (409).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Literal, cast
 
 import msgspec
@@ -182,6 +185,45 @@ def _payer_history(conn: Connection, payers: set[str]) -> dict[str, list[tuple[s
     return {payer: sorted(stalls_paid, key=lambda s: (-s[1], s[0])) for payer, stalls_paid in found.items()}
 
 
+def _near_codes(conn: Connection, rows: Sequence[Any]) -> dict[int, list[dict[str, Any]]]:
+    """Intents one edit away from the memo of each item about money into no stall's account.
+
+    Worked out as the queue is read, not when the core decided: only for the items a person looks
+    at, and against the intents as they stand now (one paid since is no longer "the amount matches").
+    """
+    wanted = {
+        row.id: (row.amount, memo.near_code_candidates(row.memo, repair_prefix=True))
+        for row in rows
+        if row.reason == "unknown_account"
+    }
+    candidates = {code for _, found in wanted.values() for code in found}
+    if not candidates:
+        return {}
+    i = intents.c
+    query = (
+        sa.select(i.code, stalls.c.code.label("stall"), i.amount, i.paid_amount)
+        .join(stalls, stalls.c.id == i.stall_id)
+        .where(i.code.in_(sorted(candidates)))
+    )
+    issued = {row.code: row for row in conn.execute(query)}
+    near: dict[int, list[dict[str, Any]]] = {}
+    for item_id, (amount, found) in wanted.items():
+        for code in found:
+            intent = issued.get(code)
+            if intent is None:
+                continue
+            exact = intent.amount - intent.paid_amount == amount
+            near.setdefault(item_id, []).append(
+                {
+                    "stall": intent.stall,
+                    "intent": code,
+                    "score": 70 if exact else 50,
+                    "why": "one_edit_amount" if exact else "one_edit",
+                }
+            )
+    return near
+
+
 def _suggestions(stored: list[dict[str, Any]], history: list[tuple[str, int]]) -> list[SuggestionOut]:
     """The core's guesses and the payer's history, one per (stall, intent), best first."""
     best: dict[tuple[str, str | None], SuggestionOut] = {}
@@ -212,7 +254,7 @@ def _suggestions(stored: list[dict[str, Any]], history: list[tuple[str, int]]) -
     return sorted(best.values(), key=lambda s: (-s.score, s.stall, s.intent or ""))
 
 
-def _item(row: Any, history: dict[str, list[tuple[str, int]]]) -> UnmatchedItem:
+def _item(row: Any, history: dict[str, list[tuple[str, int]]], near: dict[int, list[dict[str, Any]]]) -> UnmatchedItem:
     resolution = None
     if row.resolution is not None:
         resolution = ResolutionOut(
@@ -239,7 +281,9 @@ def _item(row: Any, history: dict[str, list[tuple[str, int]]]) -> UnmatchedItem:
         account_number=row.account_number,
         payer_name=row.counterparty_name,
         payer_account=row.counterparty_account,
-        suggestions=_suggestions(row.suggestions or [], history.get(row.counterparty_account or "", [])),
+        suggestions=_suggestions(
+            [*(row.suggestions or []), *near.get(row.id, [])], history.get(row.counterparty_account or "", [])
+        ),
         resolution=resolution,
     )
 
@@ -273,7 +317,8 @@ def list_unmatched(conn: Connection, *, state: State = "open", limit: int = 50, 
     else:  # past the end: only a count can say how many there are
         total = int(conn.execute(count).scalar_one())
     history = _payer_history(conn, {row.counterparty_account for row in rows if row.counterparty_account})
-    return UnmatchedPage(total=total, items=[_item(row, history) for row in rows])
+    near = _near_codes(conn, rows)
+    return UnmatchedPage(total=total, items=[_item(row, history, near) for row in rows])
 
 
 def get_item(conn: Connection, item_id: int) -> UnmatchedItem:
@@ -286,7 +331,7 @@ def get_item(conn: Connection, item_id: int) -> UnmatchedItem:
     if row is None:
         raise NotFoundError(f"Không có mục cần xem xét số {item_id} / no review item {item_id}")
     history = _payer_history(conn, {row.counterparty_account} if row.counterparty_account else set())
-    return _item(row, history)
+    return _item(row, history, _near_codes(conn, [row]))
 
 
 def _target(conn: Connection, data: ResolveIn) -> tuple[int | None, int | None]:
