@@ -115,7 +115,8 @@ class BatchResult(msgspec.Struct, kw_only=True, gc=False):
             second account (see :class:`~market.reconcile.book.Book`).
         manual: manual decisions applied by :func:`market.reconcile.core.resolve`.
         by_payer: ``(account_number, payer_account)`` → keys of the receipts created here, in order.
-        keys: the key of every notification decided (repeats excluded: their key is known already).
+        keys: the keys the book must learn: every notification the batch decided first (a bank
+            credit's repeat through another provider included; a retry's key is known already).
     """
 
     decisions: list[Decision]

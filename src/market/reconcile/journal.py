@@ -499,9 +499,7 @@ class JournalWriter:
             raise UnavailableError("the journal is not accepting writes (the server is stopping); retry later")
         future: asyncio.Future[Stored] = loop.create_future()
         self._pending.append((item, future, time.monotonic() + self._wait_seconds))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        self._schedule()
         return await future
 
     async def _expire_overdue(self) -> None:

@@ -30,8 +30,16 @@ from market.errors import ConflictError, FieldError, InvalidInputError, NotFound
 from market.merchants import normalize_stall_code
 from market.merchants.store import stalls
 from market.reconcile import codes, memo
-from market.reconcile.decisions import REASON_TEXT
-from market.reconcile.driver import PROVIDER_STATUS, UNMATCHED, intents, journal, receipts, review_items
+from market.reconcile.decisions import REASON_TEXT, Suggestion
+from market.reconcile.driver import (
+    PROVIDER_STATUS,
+    UNMATCHED,
+    intents,
+    journal,
+    receipts,
+    review_items,
+    suggestion_dict,
+)
 
 __all__ = [
     "REVIEW_TEXT",
@@ -213,14 +221,13 @@ def _near_codes(conn: Connection, rows: Sequence[Any]) -> dict[int, list[dict[st
             if intent is None:
                 continue
             exact = intent.amount - intent.paid_amount == amount
-            near.setdefault(item_id, []).append(
-                {
-                    "stall": intent.stall,
-                    "intent": code,
-                    "score": 70 if exact else 50,
-                    "why": "one_edit_amount" if exact else "one_edit",
-                }
+            guess = Suggestion(
+                stall=intent.stall,
+                intent=code,
+                score=70 if exact else 50,
+                why="one_edit_amount" if exact else "one_edit",
             )
+            near.setdefault(item_id, []).append(suggestion_dict(guess))  # the form the core's are stored in
     return near
 
 
