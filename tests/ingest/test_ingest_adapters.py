@@ -5,6 +5,8 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
 
 from conftest import make_settings
@@ -293,7 +295,19 @@ def test_journal_writes_sqlite_values_exactly_as_sqlalchemy_would():
     for moment in (
         dt.datetime(2025, 6, 1, 9, 15, 42, tzinfo=vietnam),
         dt.datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(2025, 6, 1, 9, 15, 42, tzinfo=dt.UTC),  # no fraction: still six zeros
+        dt.datetime(2025, 6, 1, 0, 0, 0, 1000, tzinfo=dt.UTC),  # milliseconds only
+        dt.datetime(1, 1, 1, 0, 0, 0, 5, tzinfo=dt.UTC),  # year 1: four digits
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime.now(dt.UTC),
     ):
-        assert _sqlite_time(moment) == process(moment)
+        assert _sqlite_time(moment) == process(moment), moment
     with pytest.raises(ValueError, match="naive"):
         _sqlite_time(dt.datetime(2025, 6, 1, 9, 15, 42))  # noqa: DTZ001 - the naive time is the point
+
+
+@given(st.datetimes(timezones=st.just(dt.UTC)))
+def test_journal_time_text_is_sqlalchemys_for_any_utc_time(moment: dt.datetime) -> None:
+    dialect = sqlite.dialect()
+    process = JournalEntry.__table__.c.received_at.type.dialect_impl(dialect).bind_processor(dialect)
+    assert _sqlite_time(moment) == process(moment)

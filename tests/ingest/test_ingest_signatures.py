@@ -1,10 +1,14 @@
 """Each provider's official signature vector verifies; one changed byte anywhere is refused."""
 
+import hmac
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from market.reconcile import signatures as sig
+from market.reconcile.signatures import _hmac_hex
 
 # webhooks.md §1.2: the docs' code-sample vector (the schema page's 8d8640d8… is known to be wrong).
 PAYOS_KEY = "1a54716c8f0efb2744fb28b6e38b25da7f67a925d98bc1c18bd8faaecadd7675"
@@ -189,6 +193,16 @@ def test_timed_header_parsing():
     assert sig.parse_timed_header(" v1=abc , t=12 ") == ("12", "abc")
     assert sig.parse_timed_header("t=soon,v1=abc") is None
     assert sig.parse_timed_header("v1=abc") is None
+    assert sig.parse_timed_header("t=\u00b2,v1=abc") is None  # a digit to isdigit(), not to int()
+    assert sig.parse_timed_header("t=\u0663,v1=abc") is None  # Arabic-Indic three
+
+
+@given(st.text(alphabet="tv1=, \t0123456789abcdefx\u00b2\u0663", max_size=40))
+def test_timed_header_fast_path_agrees_with_the_general_parser(value: str) -> None:
+    parsed = sig.parse_timed_header(value)
+    assert parsed == sig._parse_timed_header_parts(value)
+    if parsed is not None:
+        int(parsed[0])  # never raises: the callers turn it into a time
 
 
 def test_bearer_token_expires_and_resists_tampering():
@@ -200,3 +214,20 @@ def test_bearer_token_expires_and_resists_tampering():
     payload, signature = token.split(".")
     assert not sig.verify_token("secret", f"{payload}.{_flip(signature)}", now_seconds=999, subjects=["vietqr"])
     assert not sig.verify_token("secret", "garbage", now_seconds=0, subjects=["vietqr"])
+
+
+@given(
+    key=st.text(max_size=200),  # past SHA-512's 128-byte block too: such keys are hashed first
+    message=st.binary(max_size=600),
+    digest=st.sampled_from(["sha256", "sha512"]),
+)
+def test_hmac_from_precomputed_pads_is_the_standard_hmac(key: str, message: bytes, digest: str) -> None:
+    # The signatures use key pads worked out once per key; they must be exactly RFC 2104's HMAC.
+    assert _hmac_hex(key, message, digest) == hmac.new(key.encode(), message, digest).hexdigest()
+
+
+def test_hmac_pads_are_not_changed_by_use() -> None:
+    # Each signature works on copies of the cached states: the same input signs the same way twice.
+    first = _hmac_hex("secret", b"one body", "sha256")
+    _hmac_hex("secret", b"another body", "sha256")
+    assert _hmac_hex("secret", b"one body", "sha256") == first

@@ -117,10 +117,16 @@ def _encoder(dialect: Dialect, column: str) -> Callable[[Any], Any]:
     return process
 
 
+_JSON = msgspec.json.encode
+
+
 def _sqlite_time(value: dt.datetime) -> str:
     """What ``UTCDateTime`` stores on SQLite: naive UTC in SQLAlchemy's ``DATETIME`` text format."""
-    if value.tzinfo is dt.UTC:  # what the adapters produce: drop the "+00:00"
-        return value.isoformat(" ", "microseconds")[:-6]
+    if value.tzinfo is dt.UTC:  # what the adapters produce
+        # msgspec's C encoder writes b'"2025-06-01T09:15:42.123456Z"' in ~0.2 µs; isoformat() took
+        # ~3 µs, twice per journal row. It leaves out a zero fraction, which SQLAlchemy writes.
+        text = _JSON(value).decode()[1:-2].replace("T", " ")
+        return text if value.microsecond else text + ".000000"
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: store timezone-aware UTC times only")
     return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
@@ -671,14 +677,30 @@ def _discard(conn: Connection) -> None:
         conn.close()
 
 
+# Rows committed between two background checkpoints (a row is ~1.5 KB: ~500 pages of WAL).
+_CHECKPOINT_ROWS = 1000
+# The writer's own automatic checkpoint, only a backstop should the background one fall behind.
+_BACKSTOP_CHECKPOINT_PAGES = 10_000
+
+
 class _SqliteConnection:
-    """The event loop's own SQLite connection: it never waits for the write lock."""
+    """The event loop's own SQLite connection: it never waits for the write lock, nor for the disk.
+
+    A WAL checkpoint copies committed pages into the database file and fsyncs both files; done by
+    the committing connection (SQLite's default, every 1,000 pages) it stalled the event loop for
+    1-25 ms every ~40 batches, ~12 µs per row on average (measured). A :class:`_Checkpointer`
+    thread does it instead, with the GIL released, while the loop goes on taking requests.
+    Durability is the WAL's: a committed transaction survives the process whether or not it has
+    been checkpointed.
+    """
 
     def __init__(self, engine: Engine, sql: _Sql) -> None:
         self._engine = engine
         self._sql = sql
         self._pooled: PoolProxiedConnection | None = None
         self._db: sqlite3.Connection | None = None
+        self._checkpointer = _Checkpointer(engine)
+        self._uncheckpointed = 0
 
     def transaction(self, items: list[Incoming]) -> list[Stored]:
         """``BEGIN IMMEDIATE``, the rows, ``COMMIT``; :class:`_LockBusyError` if another writer holds the lock."""
@@ -700,6 +722,10 @@ class _SqliteConnection:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
             raise
+        self._uncheckpointed += len(items)
+        if self._uncheckpointed >= _CHECKPOINT_ROWS:
+            self._uncheckpointed = 0
+            self._checkpointer.request()
         return stored
 
     def _open(self) -> sqlite3.Connection:
@@ -711,15 +737,72 @@ class _SqliteConnection:
         # Inside a transaction, a multi-row INSERT keeps a statement journal (to undo just that
         # statement): in memory, not in a temporary file (~12 µs of system time per row, measured).
         db.execute("PRAGMA temp_store=MEMORY")
+        db.execute(f"PRAGMA wal_autocheckpoint={_BACKSTOP_CHECKPOINT_PAGES}")
+        self._checkpointer.start()
         self._db = db
         return db
 
     def close(self) -> None:
         """Discard the connection (its PRAGMAs differ from the pool's other connections)."""
         pooled, self._pooled, self._db = self._pooled, None, None
+        self._checkpointer.stop()
         if pooled is not None:
             with contextlib.suppress(Exception):
                 pooled.invalidate()
+
+
+class _Checkpointer:
+    """A thread that checkpoints the WAL when asked (and every few seconds), off the event loop.
+
+    ``PASSIVE``: it copies what no reader still needs and never blocks a writer or a reader; the
+    next write transaction then starts the WAL file over, so it stays small.
+    """
+
+    def __init__(self, engine: Engine, idle_seconds: float = 5.0) -> None:
+        self._engine = engine
+        self._idle_seconds = idle_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name="journal-checkpoint", daemon=True)
+            self._thread.start()
+
+    def request(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stopping.set()
+            self._wake.set()
+            thread.join(timeout=30)
+
+    def _run(self) -> None:
+        pooled: PoolProxiedConnection | None = None
+        try:
+            while not self._stopping.is_set():
+                self._wake.wait(self._idle_seconds)
+                self._wake.clear()
+                if self._stopping.is_set():
+                    break
+                try:
+                    if pooled is None:
+                        pooled = self._engine.raw_connection()
+                    pooled.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+                except (sqlite3.Error, sa.exc.SQLAlchemyError) as exc:  # the backstop still bounds the WAL
+                    log.warning("background WAL checkpoint failed: %s", exc)
+                    if pooled is not None:
+                        with contextlib.suppress(Exception):
+                            pooled.invalidate()
+                        pooled = None
+        finally:
+            if pooled is not None:
+                with contextlib.suppress(Exception):
+                    pooled.close()
 
 
 def _resolve(batch: list[_Waiter], outcomes: Sequence[_Outcome]) -> None:

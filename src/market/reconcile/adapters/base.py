@@ -27,13 +27,16 @@ __all__ = [
     "MalformedRequestError",
     "NotConfiguredError",
     "RejectionError",
+    "Scalar",
     "StaleRequestError",
     "bank_bin",
     "decode_object",
     "digest_id",
+    "dong_value",
     "optional_text",
     "parse_bank_time",
     "required_text",
+    "text_value",
     "whole_dong",
 ]
 
@@ -112,13 +115,27 @@ def optional_text(obj: Mapping[str, Any], key: str) -> str | None:
     Raises:
         MalformedRequestError: the value is an object, a list or a boolean.
     """
-    value = obj.get(key)
+    return text_value(obj.get(key), key)
+
+
+# What a provider may send where we want text or a number: a typed field of this decodes in C and
+# refuses objects, arrays and booleans with a message naming the field.
+Scalar = int | float | str | None
+
+
+def text_value(value: object, key: str) -> str | None:
+    """``value`` (the field ``key``) as stripped text; ``None`` when null or blank.
+
+    Raises:
+        MalformedRequestError: the value is an object, a list or a boolean.
+    """
     if value is None:
         return None
+    if type(value) is str:
+        return value.strip() or None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise MalformedRequestError(f"{key} must be a string or a number")
-    text = str(value).strip()
-    return text or None
+    return str(value).strip() or None
 
 
 def required_text(obj: Mapping[str, Any], key: str) -> str:
@@ -139,7 +156,13 @@ def whole_dong(obj: Mapping[str, Any], key: str) -> int:
     Raises:
         MalformedRequestError: missing, not a number, fractional, or zero (a transfer moves money).
     """
-    value = obj.get(key)
+    return dong_value(obj.get(key), key)
+
+
+def dong_value(value: object, key: str) -> int:
+    """``value`` (the field ``key``) as a whole number of đồng; see :func:`whole_dong`."""
+    if type(value) is int and value:
+        return value
     if isinstance(value, str):
         try:
             value = float(value) if "." in value else int(value)

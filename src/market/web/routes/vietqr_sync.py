@@ -51,7 +51,7 @@ def _failure(status: int, message: str) -> Response[SyncAnswer]:
 )
 async def token_generate(request: Request[Any, Any, Any]) -> adapter.Token:
     """Trade ``Authorization: Basic`` (``MARKET_VIETQR_USERNAME``/``PASSWORD``) for a bearer token."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = request.app.state["settings"]
     try:
         return adapter.issue_token(request.headers.get("authorization", ""), settings, utcnow())
     except RejectionError as rejection:
@@ -67,7 +67,7 @@ async def token_generate(request: Request[Any, Any, Any]) -> adapter.Token:
 )
 async def transaction_sync(request: Request[Any, Any, Any]) -> Response[SyncAnswer]:
     """Verify the bearer token, journal the transaction, answer with our journal id as ``reftransactionid``."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = request.app.state["settings"]
     headers = header_dict(request)
     body = await read_webhook_body(request, headers, settings.webhook_max_body_bytes)
     try:

@@ -51,7 +51,8 @@ async def journal_writer(app: Litestar) -> AsyncGenerator[None, None]:
 
 def journal_of(request: Request[Any, Any, Any]) -> JournalWriter:
     """The app's journal writer."""
-    writer: JournalWriter = request.app.state.journal
+    # Item access: State.__getattr__ costs ~1.3 µs a lookup, on every delivery.
+    writer: JournalWriter = request.app.state["journal"]
     return writer
 
 
@@ -119,7 +120,7 @@ async def store(
 
 async def _ingest(request: Request[Any, Any, Any], provider: str) -> Stored | None:
     """Read, verify, journal; a refusal leaves as a problem+json via ``HTTPException``."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = request.app.state["settings"]
     headers = header_dict(request)
     body = await read_webhook_body(request, headers, settings.webhook_max_body_bytes)
     try:

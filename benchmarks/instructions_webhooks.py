@@ -1,0 +1,173 @@
+"""Instructions per request of the no-op and the signed-webhook endpoints, counted by callgrind.
+
+``load_webhooks.py`` measures requests per second, which on a shared 2-vCPU machine moves by
+±20 % between phases a minute apart. The instructions the server executes per request do not:
+this starts the same app as ``load_webhooks.py`` (uvicorn, uvloop, httptools, a fresh SQLite
+journal, the benchmark-only ``POST /webhooks/_noop``) under ``valgrind --tool=callgrind``, sends
+each endpoint its signed requests with ``wrk`` for a fixed time, and reads the count of each
+phase alone (``callgrind_control --zero`` before, ``--dump`` after). The journal's batches are
+as under load: 64 connections keep 64 requests waiting while valgrind runs the server ~50 times
+slower.
+
+What callgrind does not count: the kernel's share (sockets, the WAL's writes and fsyncs), ~15 %
+of the no-op's CPU time, and the checkpoint's wait for the disk. Under valgrind OpenSSL hashes
+without the SHA extensions, so HMAC counts several times what it costs natively. So the
+instruction ratio is a steady guide to changes in our code, not the req/s ratio itself.
+
+    .venv/bin/python benchmarks/instructions_webhooks.py                       # no-op, generic, sepay
+    .venv/bin/python benchmarks/instructions_webhooks.py --endpoints noop,payos --seconds 60
+    PYTHONPATH=/other/checkout/src .venv/bin/python benchmarks/instructions_webhooks.py   # another tree
+
+Needs ``apt-get install valgrind wrk``; takes ~1 minute per endpoint plus start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+import load_webhooks as load  # the sibling benchmark, found through the line above
+
+PROVIDERS = ("payos", "sepay", "casso", "generic")
+
+
+def _start(env: dict[str, str], port: int, out: Path) -> subprocess.Popen[bytes]:
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(load.HERE),
+        "--factory",
+        "load_webhooks:bench_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(1)
+    server.kill()
+    raise SystemExit("the server did not start under valgrind within 5 minutes")
+
+
+def _dumped_instructions(out: Path, before: set[str]) -> int:
+    """The ``totals:`` of the dump callgrind wrote since ``before`` (it may take a moment)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for name in set(glob.glob(f"{out}.*")) - before:
+            text = Path(name).read_text(errors="replace")
+            found = re.search(r"^(?:totals|summary): (\d+)", text, re.MULTILINE)
+            if found:
+                return int(found.group(1))
+        time.sleep(0.5)
+    raise SystemExit("callgrind wrote no dump")
+
+
+def _phase(
+    server: subprocess.Popen[bytes],
+    workdir: Path,
+    port: int,
+    requests: list[tuple[str, bytes, dict[str, str]]],
+    seconds: int,
+) -> tuple[int, int]:
+    """(instructions, 2xx answers) of one endpoint's phase."""
+    path = workdir / "requests.bin"
+    load._write_requests(path, port, requests)
+    out = workdir / "callgrind.out"
+    before = set(glob.glob(f"{out}.*"))
+    subprocess.run(["callgrind_control", "--zero", str(server.pid)], check=True, capture_output=True)
+    result = load._wrk(path, port, seconds, 64)
+    subprocess.run(["callgrind_control", "--dump", str(server.pid)], check=True, capture_output=True)
+    return _dumped_instructions(out, before), int(result["requests"] - result["non2xx"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--endpoints", default="noop,generic,sepay", help="noop and/or " + ",".join(PROVIDERS))
+    parser.add_argument("--seconds", type=int, default=40, help="measured time per endpoint (under valgrind)")
+    parser.add_argument("--order", choices=("arrival", "shuffled"), default="arrival")
+    args = parser.parse_args()
+    endpoints = args.endpoints.split(",")
+    unknown = set(endpoints) - {"noop", *PROVIDERS}
+    if unknown:
+        raise SystemExit(f"unknown endpoints: {', '.join(sorted(unknown))}")
+    for tool in ("valgrind", "callgrind_control", "wrk"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is needed: apt-get install -y valgrind wrk")
+
+    workdir = Path(tempfile.mkdtemp(prefix="market-callgrind-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_")}
+    env.update(
+        load.SECRETS,
+        MARKET_DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
+        MARKET_LOG_LEVEL="WARNING",
+        MARKET_RUN_MATCHER="false",
+    )
+    os.environ.update(env)
+    from market.config import load_settings
+    from market.db import migrate
+
+    migrate(load_settings())
+    port = load._free_port()
+    server = _start(env, port, workdir / "callgrind.out")
+    # The no-op phase sends the first webhook provider's bodies (they are the same requests).
+    body_of = {
+        name: (name if name != "noop" else next((e for e in endpoints if e != "noop"), "generic")) for name in endpoints
+    }
+    results: dict[str, float] = {}
+    try:
+        for name in endpoints:  # warm up each endpoint: imports, caches, the journal's first pages
+            warm = load._signed(body_of[name], 1500, seed=9999 - len(results))
+            target = load.NOOP if name == "noop" else f"/webhooks/{name}"
+            _phase(server, workdir, port, [(target, b, h) for _, b, h in warm], 10)
+        for seed, name in enumerate(endpoints, start=1):
+            # Signed now, so still fresh (5-minute window) when valgrind gets to them.
+            signed = load._signed(body_of[name], 20_000, seed, args.order)
+            target = load.NOOP if name == "noop" else f"/webhooks/{name}"
+            instructions, answered = _phase(server, workdir, port, [(target, b, h) for _, b, h in signed], args.seconds)
+            results[name] = instructions / max(1, answered)
+            print(
+                f"  {name:8s} {results[name]:10,.0f} instructions per request ({answered:,} answered 2xx)", flush=True
+            )
+    finally:
+        server.terminate()
+        server.wait(60)
+        shutil.rmtree(workdir, ignore_errors=True)
+    if "noop" in results:
+        for name, count in results.items():
+            if name != "noop":
+                print(
+                    f"  {name}: no-op / webhook = {results['noop'] / count:.2f} (by instructions; order {args.order})"
+                )
+
+
+if __name__ == "__main__":
+    main()
