@@ -9,6 +9,7 @@ phase alone (``callgrind_control --zero`` before, ``--dump`` after). The journal
 as under load: 64 connections keep 64 requests waiting while valgrind runs the server ~50 times
 slower.
 
+Only the server process is counted: on PostgreSQL the database's own work is not.
 What callgrind does not count: the kernel's share (sockets, the WAL's writes and fsyncs), ~15 %
 of the no-op's CPU time, and the checkpoint's wait for the disk. Under valgrind OpenSSL hashes
 without the SHA extensions, so HMAC counts several times what it costs natively. So the
@@ -16,6 +17,7 @@ instruction ratio is a steady guide to changes in our code, not the req/s ratio 
 
     .venv/bin/python benchmarks/instructions_webhooks.py                       # no-op, generic, sepay
     .venv/bin/python benchmarks/instructions_webhooks.py --endpoints noop,payos --seconds 60
+    .venv/bin/python benchmarks/instructions_webhooks.py --database-url postgresql://postgres@127.0.0.1:5432/bench
     PYTHONPATH=/other/checkout/src .venv/bin/python benchmarks/instructions_webhooks.py   # another tree
 
 Needs ``apt-get install valgrind wrk``; takes ~1 minute per endpoint plus start-up.
@@ -114,6 +116,9 @@ def main() -> None:
     parser.add_argument("--endpoints", default="noop,generic,sepay", help="noop and/or " + ",".join(PROVIDERS))
     parser.add_argument("--seconds", type=int, default=40, help="measured time per endpoint (under valgrind)")
     parser.add_argument("--order", choices=("arrival", "shuffled"), default="arrival")
+    parser.add_argument(
+        "--database-url", default=None, help="default: a fresh SQLite file; on PostgreSQL give an empty database"
+    )
     args = parser.parse_args()
     endpoints = args.endpoints.split(",")
     unknown = set(endpoints) - {"noop", *PROVIDERS}
@@ -127,7 +132,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_")}
     env.update(
         load.SECRETS,
-        MARKET_DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
+        MARKET_DATABASE_URL=args.database_url or f"sqlite:///{workdir / 'bench.db'}",
         MARKET_LOG_LEVEL="WARNING",
         MARKET_RUN_MATCHER="false",
     )

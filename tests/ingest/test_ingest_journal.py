@@ -176,3 +176,71 @@ def test_sqlite_wal_is_checkpointed_in_the_background_and_stays_small(tmp_path, 
         assert not any(t.name == "journal-checkpoint" for t in threading.enumerate())  # stopped with the writer
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_connection_lost_while_idle_is_replaced_without_a_503(postgres_database):
+    # PostgreSQL restarted (or a proxy dropped the idle connection) between two deliveries: the
+    # writer's next transaction fails to send, and it retries once on a fresh connection.
+    settings = make_settings(postgres_database)
+    engine = create_sync_engine_for(settings)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE notification_journal RESTART IDENTITY CASCADE")
+
+    async def scenario():
+        writer = JournalWriter(engine)
+        await writer.start()
+        try:
+            first = await writer.append(_delivery("sepay", "1", "FT1"))
+            with engine.begin() as conn:  # cut every other connection to this database
+                conn.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            second = await writer.append(_delivery("sepay", "2", "FT2"))
+            return first, second
+        finally:
+            await writer.stop()
+
+    try:
+        first, second = asyncio.run(scenario())
+        assert first.created
+        assert second.created
+        assert set(_journal(engine)) == {("sepay", "1"), ("sepay", "2")}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_transactions_in_flight_together_each_commit_their_own_rows(postgres_database, monkeypatch):
+    # Two batches written at once must not share a connection: the second would become a
+    # savepoint inside the first and be acknowledged on the first one's fate.
+    monkeypatch.setattr(journal, "_POSTGRESQL_IN_FLIGHT", 2)
+    settings = make_settings(postgres_database)
+    engine = create_sync_engine_for(settings)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE notification_journal RESTART IDENTITY CASCADE")
+
+    async def scenario(holder):
+        writer = JournalWriter(engine)
+        await writer.start()
+        try:
+            first = asyncio.gather(*(writer.append(_delivery("sepay", f"a{n}", f"FTA{n}")) for n in range(30)))
+            await asyncio.sleep(0.3)  # the first batch now waits for the duplicate-check lock we hold
+            second = asyncio.gather(*(writer.append(_delivery("casso", f"b{n}", f"FTB{n}")) for n in range(30)))
+            await asyncio.sleep(0.3)  # the second batch is in flight beside it
+            holder.exec_driver_sql(f"SELECT pg_advisory_unlock({journal._DUPLICATE_CHECK_LOCK})")
+            return [*(await first), *(await second)]
+        finally:
+            await writer.stop()
+
+    try:
+        with engine.connect() as holder:
+            holder.exec_driver_sql(f"SELECT pg_advisory_lock({journal._DUPLICATE_CHECK_LOCK})")
+            stored = asyncio.run(scenario(holder))
+        assert all(s.created for s in stored)
+        journal_rows = _journal(engine)
+        assert len(journal_rows) == 60
+        assert sorted(s.id for s in stored) == sorted(row_id for row_id, _, _ in journal_rows.values())
+    finally:
+        engine.dispose()

@@ -12,8 +12,9 @@ the batch; a thread saved nothing on one core and cost a wake-up and the GIL pas
 per statement. A batch is a handful of ``sqlite3_step`` calls (a multi-row INSERT, lookups that
 answer in one JSON row), because each step releases the GIL and taking it back can wait a switch
 interval (5 ms) while another thread of the process (the matcher) runs Python. The loop never
-waits for the lock: another writer holding it means "try again in a moment". On PostgreSQL every
-transaction is a network round trip, so one thread runs them while the next batch collects.
+waits for the lock: another writer holding it means "try again in a moment"; WAL checkpoints run
+in a thread of their own (``_Checkpointer``). On PostgreSQL every transaction is a network round
+trip: it runs on the loop too, on psycopg's asyncio connection, while the next batch collects.
 
 Inside the transaction the writer talks to the DBAPI cursor directly with SQL built once per
 dialect: SQLAlchemy Core (compile, per-row parameter processing, read-back SELECTs) cost ~80 µs of
@@ -36,11 +37,11 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Callable, Generator, Sequence
+from typing import Any, Literal, TypeVar
 
 import msgspec
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.pool import PoolProxiedConnection
@@ -54,6 +55,7 @@ __all__ = ["Incoming", "JournalWriter", "Stored", "write_batch"]
 log = logging.getLogger(__name__)
 
 _TABLE: sa.Table = JournalEntry.__table__  # type: ignore[assignment]
+_T = TypeVar("_T")
 # Any constant will do: it only has to be the same in every process that writes the journal.
 _DUPLICATE_CHECK_LOCK = 0x6A6F75726E616C  # "journal"
 # Rows per multi-row INSERT on SQLite: 20 columns each, far below its 32,766 parameters, and few
@@ -250,16 +252,67 @@ class _SqliteStatements:
         return statement
 
 
-def _journalled(cursor: Any, sql: _Sql, keys: Sequence[_Key]) -> _Found:
+# The batch's SQL is written once as generators that yield each statement and receive its result
+# (sans I/O), so one implementation runs on a blocking DBAPI cursor (SQLite on the loop, tests,
+# the CLI) and on psycopg's asyncio cursor (PostgreSQL on the loop). A statement is
+# ``(sql, parameters, what to read back)``: the first row, all rows, the row count, or nothing
+# (``executemany``).
+_Query = tuple[str, Any, Literal["one", "all", "count", "many"]]
+_Steps = Generator[_Query, Any, _T]
+
+
+def _drive(cursor: Any, steps: _Steps[_T]) -> _T:
+    """Run ``steps`` on a blocking DBAPI cursor."""
+    try:
+        query = next(steps)
+        while True:
+            query = steps.send(_run_blocking(cursor, query))
+    except StopIteration as done:
+        result: _T = done.value
+        return result
+
+
+def _run_blocking(cursor: Any, query: _Query) -> Any:
+    statement, params, read = query
+    if read == "many":
+        cursor.executemany(statement, params)
+        return None
+    cursor.execute(statement, params)
+    if read == "one":
+        return cursor.fetchone()
+    return cursor.fetchall() if read == "all" else cursor.rowcount
+
+
+async def _drive_async(cursor: Any, steps: _Steps[_T]) -> _T:
+    """Run ``steps`` on psycopg's asyncio cursor."""
+    try:
+        query = next(steps)
+        while True:
+            statement, params, read = query
+            if read == "many":
+                await cursor.executemany(statement, params)
+                answer = None
+            else:
+                await cursor.execute(statement, params)
+                if read == "one":
+                    answer = await cursor.fetchone()
+                else:
+                    answer = await cursor.fetchall() if read == "all" else cursor.rowcount
+            query = steps.send(answer)
+    except StopIteration as done:
+        result: _T = done.value
+        return result
+
+
+def _journalled(sql: _Sql, keys: Sequence[_Key]) -> _Steps[_Found]:
     """``{(provider, provider_txn_id): (id, duplicate_of)}`` for those of ``keys`` already in the journal."""
     if not keys:
         return {}
     if sql.sqlite is not None:
-        cursor.execute(sql.sqlite.by_key, (_json_text(list(keys)),))
-        found = _KEYS.decode(cursor.fetchone()[0])
+        (found_json,) = yield sql.sqlite.by_key, (_json_text(list(keys)),), "one"
+        found = _KEYS.decode(found_json)
     else:
-        cursor.execute(sql.by_key, ([provider for provider, _ in keys], [txn for _, txn in keys]))
-        found = cursor.fetchall()
+        found = yield sql.by_key, ([provider for provider, _ in keys], [txn for _, txn in keys]), "all"
     return {(provider, txn): (row_id, duplicate_of) for provider, txn, row_id, duplicate_of in found}
 
 
@@ -268,14 +321,13 @@ def _journalled(cursor: Any, sql: _Sql, keys: Sequence[_Key]) -> _Found:
 _Inserted = tuple[dict[_Key, int], _Found, int | None]
 
 
-def _insert_sqlite(cursor: Any, sql: _Sql, first_of: dict[_Key, Incoming]) -> _Inserted:
+def _insert_sqlite(sql: _Sql, first_of: dict[_Key, Incoming]) -> _Steps[_Inserted]:
     # The transaction holds SQLite's only write lock, so the ids after the last one are ours to
     # give: the i-th row gets last + i. Only when ON CONFLICT left some out (a provider's retry)
     # do we read back which ids exist (an unused id is a gap, as in a PostgreSQL sequence).
     statements = sql.sqlite
     assert statements is not None
-    cursor.execute(statements.last_id)
-    (last_id,) = cursor.fetchone()
+    (last_id,) = yield statements.last_id, (), "one"
     row = sql.row
     keys = list(first_of)
     inserted = 0
@@ -285,14 +337,14 @@ def _insert_sqlite(cursor: Any, sql: _Sql, first_of: dict[_Key, Incoming]) -> _I
         for row_id, key in enumerate(chunk, last_id + 1 + start):
             params.append(row_id)
             params.extend(row(first_of[key]))
-        cursor.execute(statements.insert(len(chunk)), params)
-        inserted += cursor.rowcount
+        inserted += yield statements.insert(len(chunk)), params, "count"
     if inserted == len(keys):
         return {key: row_id for row_id, key in enumerate(keys, last_id + 1)}, {}, last_id
-    cursor.execute(statements.created_since, (last_id,))
-    exist = set(_IDS.decode(cursor.fetchone()[0]))
+    (ids_json,) = yield statements.created_since, (last_id,), "one"
+    exist = set(_IDS.decode(ids_json))
     created = {key: row_id for row_id, key in enumerate(keys, last_id + 1) if row_id in exist}
-    return created, _journalled(cursor, sql, [key for key in keys if key not in created]), last_id
+    before = yield from _journalled(sql, [key for key in keys if key not in created])
+    return created, before, last_id
 
 
 def _postgresql_insert_rows(table: str, dialect: Dialect) -> str:
@@ -311,29 +363,30 @@ def _postgresql_insert_rows(table: str, dialect: Dialect) -> str:
     )
 
 
-def _insert_postgresql(cursor: Any, sql: _Sql, first_of: dict[_Key, Incoming]) -> _Inserted:
+def _insert_postgresql(sql: _Sql, first_of: dict[_Key, Incoming]) -> _Steps[_Inserted]:
     # One round trip for the whole batch; a key already journalled (perhaps by another worker a
     # moment ago) returns no id and is read back afterwards.
     rows = [sql.row(item) for item in first_of.values()]
-    cursor.execute(sql.insert_rows, [list(column) for column in zip(*rows, strict=True)])
-    created = {(provider, txn): row_id for row_id, provider, txn in cursor.fetchall()}
-    return created, _journalled(cursor, sql, [key for key in first_of if key not in created]), None
+    returned = yield sql.insert_rows, [list(column) for column in zip(*rows, strict=True)], "all"
+    created = {(provider, txn): row_id for row_id, provider, txn in returned}
+    before = yield from _journalled(sql, [key for key in first_of if key not in created])
+    return created, before, None
 
 
 def _earlier_references(
-    cursor: Any, sql: _Sql, refs: list[str], inserted: dict[int, Notification], last_id: int | None
-) -> list[tuple[int, str | None, str | None]]:
+    sql: _Sql, refs: list[str], inserted: dict[int, Notification], last_id: int | None
+) -> _Steps[list[tuple[int, str | None, str | None]]]:
     """``(id, account_number, bank_reference)`` of non-duplicate rows outside this batch with one of ``refs``."""
     if sql.sqlite is not None:
-        cursor.execute(sql.sqlite.by_reference, (_json_text(refs), last_id))
-        return _REFERENCES.decode(cursor.fetchone()[0])
-    cursor.execute(sql.by_reference, (refs,))
-    return [row for row in cursor.fetchall() if row[0] not in inserted]
+        (found_json,) = yield sql.sqlite.by_reference, (_json_text(refs), last_id), "one"
+        return _REFERENCES.decode(found_json)
+    found = yield sql.by_reference, (refs,), "all"
+    return [row for row in found if row[0] not in inserted]
 
 
 def _mark_cross_provider_duplicates(
-    cursor: Any, sql: _Sql, inserted: dict[int, Notification], last_id: int | None
-) -> dict[int, int]:
+    sql: _Sql, inserted: dict[int, Notification], last_id: int | None
+) -> _Steps[dict[int, int]]:
     """Mark newly inserted copies of a bank credit already journalled; return ``{id: first copy's id}``.
 
     The first copy is the one journalled before this batch (by any provider), else this batch's
@@ -349,10 +402,10 @@ def _mark_cross_provider_duplicates(
     if sql.dialect == "postgresql":
         # Another worker may be inserting the other copy right now, invisible until it commits.
         # Checking under one lock means whichever commits second sees the first (SQLite has one writer).
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_DUPLICATE_CHECK_LOCK,))
+        yield "SELECT pg_advisory_xact_lock(%s)", (_DUPLICATE_CHECK_LOCK,), "one"
     first: dict[tuple[str | None, str | None], int] = {}
     refs = list({reference for _, reference in keyed.values()})
-    for row_id, account, reference in sorted(_earlier_references(cursor, sql, refs, inserted, last_id)):
+    for row_id, account, reference in sorted((yield from _earlier_references(sql, refs, inserted, last_id))):
         first.setdefault((account, reference), row_id)
     marks = {}
     for row_id in sorted(keyed):
@@ -360,7 +413,7 @@ def _mark_cross_provider_duplicates(
         if earliest != row_id:
             marks[row_id] = earliest
     if marks:
-        cursor.executemany(sql.mark_duplicate, [(first, row_id) for row_id, first in marks.items()])
+        yield sql.mark_duplicate, [(first, row_id) for row_id, first in marks.items()], "many"
     return marks
 
 
@@ -375,20 +428,20 @@ def write_batch(conn: Connection, items: Sequence[Incoming]) -> list[Stored]:
         return []
     cursor = conn.connection.cursor()
     try:
-        return _write_rows(cursor, _sql_for(conn.dialect), items)
+        return _drive(cursor, _write_rows(_sql_for(conn.dialect), items))
     finally:
         cursor.close()
 
 
-def _write_rows(cursor: Any, sql: _Sql, items: Sequence[Incoming]) -> list[Stored]:
+def _write_rows(sql: _Sql, items: Sequence[Incoming]) -> _Steps[list[Stored]]:
     keys = [(i.notification.provider, i.notification.provider_txn_id) for i in items]
     first_of: dict[_Key, Incoming] = {}
     for key, item in zip(keys, items, strict=True):
         first_of.setdefault(key, item)
     insert = _insert_sqlite if sql.sqlite is not None else _insert_postgresql
-    created, before, last_id = insert(cursor, sql, first_of)
+    created, before, last_id = yield from insert(sql, first_of)
     inserted = {row_id: first_of[key].notification for key, row_id in created.items()}
-    marks = _mark_cross_provider_duplicates(cursor, sql, inserted, last_id)
+    marks = yield from _mark_cross_provider_duplicates(sql, inserted, last_id)
     stored = []
     seen: set[_Key] = set()
     for key in keys:
@@ -428,8 +481,8 @@ class JournalWriter:
     """One per process: batches concurrent :meth:`append` calls into one transaction each.
 
     Deliveries wait in a list on the event loop; a flush takes them (up to ``max_batch``) into one
-    transaction: on SQLite right there on the loop, on PostgreSQL in one of the writer's threads,
-    at most ``_POSTGRESQL_IN_FLIGHT`` batches at a time (module docstring).
+    transaction: on SQLite right there on the loop, on PostgreSQL as a task of the loop awaiting
+    psycopg's asyncio connection, at most ``_POSTGRESQL_IN_FLIGHT`` batches at a time (module docstring).
 
     Args:
         engine: a blocking engine on the app's database (``create_sync_engine_for(settings)``).
@@ -455,9 +508,7 @@ class JournalWriter:
         self._drained: asyncio.Future[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._sqlite: _SqliteConnection | None = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._idle_connections: list[Connection] = []  # PostgreSQL: each transaction takes one
-        self._connections_lock = threading.Lock()
+        self._postgresql: _PostgresqlConnection | None = None
 
     async def start(self) -> None:
         """Open the writer's connection (SQLite) or threads (PostgreSQL), and the watchdog."""
@@ -465,7 +516,7 @@ class JournalWriter:
         if self._sql.sqlite is not None:
             self._sqlite = _SqliteConnection(self._engine, self._sql)
         else:
-            self._executor = ThreadPoolExecutor(_POSTGRESQL_IN_FLIGHT, thread_name_prefix="journal-writer")
+            self._postgresql = _PostgresqlConnection(self._engine, self._sql)
         self._accepting = True
         self._watchdog = asyncio.create_task(self._expire_overdue(), name="journal-watchdog")
 
@@ -484,11 +535,10 @@ class JournalWriter:
             self._watchdog.cancel()
             self._watchdog = None
         self._expire(float("inf"), "the journal is not accepting writes (the server is stopping); retry later")
-        if self._executor is not None:
-            # A transaction still in flight finishes (or times out) in its thread; nobody waits for it.
-            self._executor.submit(self._close_idle_connections)
-            self._executor.shutdown(wait=False)
-            self._executor = None
+        if self._postgresql is not None:
+            # A transaction still in flight (its requests already answered 503) is cut off.
+            await self._postgresql.close()
+            self._postgresql = None
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
@@ -552,7 +602,7 @@ class JournalWriter:
         elif self._sqlite is not None:
             self._flush_here(self._sqlite, batch)
         else:
-            self._send_to_thread(batch)
+            self._send_to_postgresql(batch)
 
     def _take(self) -> list[_Waiter]:
         """The next batch: waiters whose request still waits (not answered 503, not gone), oldest first."""
@@ -581,13 +631,13 @@ class JournalWriter:
         _resolve(batch, outcomes)
         self._after_batch()
 
-    def _send_to_thread(self, batch: list[_Waiter]) -> None:
+    def _send_to_postgresql(self, batch: list[_Waiter]) -> None:
         assert self._loop is not None
         self._in_flight.append(batch)
         items = [item for item, _, _ in batch]
-        done = self._loop.run_in_executor(self._executor, self._write, self._postgresql_transaction, items)
+        done = self._loop.create_task(self._write_async(items), name="journal-batch")
         done.add_done_callback(functools.partial(self._written, batch))
-        # While this one waits for PostgreSQL, the next batch may go too.
+        # While this one waits for PostgreSQL, the next batch collects (and leaves when it is written).
         self._after_batch()
 
     def _written(self, batch: list[_Waiter], done: asyncio.Future[Sequence[_Outcome]]) -> None:
@@ -633,48 +683,83 @@ class JournalWriter:
                 log.error("journal write failed for %s", items[0].notification.provider_txn_id, exc_info=exc)
             return [UnavailableError("the journal could not be written; retry later") for _ in items]
 
-    def _postgresql_transaction(self, items: list[Incoming]) -> list[Stored]:
-        # In an executor thread, on a connection the writer keeps: no pool checkout, reset and
-        # pre-ping round trip per batch. A connection that went stale while idle (PostgreSQL
-        # restarted) gets one fresh retry; the retry is safe, a batch that did commit is found
-        # again by its keys.
-        with self._connections_lock:
-            conn = self._idle_connections.pop() if self._idle_connections else None
+    async def _write_async(self, items: list[Incoming]) -> Sequence[_Outcome]:
+        """:meth:`_write` for PostgreSQL's transactions, which run on the loop."""
+        assert self._postgresql is not None
+        try:
+            return await self._postgresql.transaction(items)
+        except Exception as exc:
+            unreachable = _database_unreachable(exc, self._dbapi)
+            if len(items) > 1 and not unreachable:
+                log.warning("journal batch of %d failed (%s); retrying row by row", len(items), exc)
+                return [outcome for item in items for outcome in await self._write_async([item])]
+            if unreachable:
+                log.warning("journal write failed, database unavailable: %s", exc)
+            else:
+                log.error("journal write failed for %s", items[0].notification.provider_txn_id, exc_info=exc)
+            return [UnavailableError("the journal could not be written; retry later") for _ in items]
+
+
+class _PostgresqlConnection:
+    """The event loop's own PostgreSQL connections: psycopg's asyncio ones, one per transaction in flight.
+
+    A batch's statements go out and come back through the event loop, which serves requests
+    meanwhile. Before, a thread ran them with a blocking connection: on the server's one core it
+    handed the GIL back and forth with the loop at every statement. Each transaction takes a
+    connection of its own (two on one connection would nest, the second a savepoint of the first).
+    A connection that went stale while idle (PostgreSQL restarted) gets one fresh retry; the retry
+    is safe, a batch that did commit is found again by its keys.
+    """
+
+    def __init__(self, engine: Engine, sql: _Sql) -> None:
+        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._sql = sql
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._busy: set[psycopg.AsyncConnection[Any]] = set()
+
+    async def transaction(self, items: list[Incoming]) -> list[Stored]:
+        conn = self._idle.pop() if self._idle else None
         reused = conn is not None
         try:
             while True:
                 if conn is None:
-                    conn = self._engine.connect()
+                    # As the app's engines: fail fast when PostgreSQL is down, so the provider retries.
+                    conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, connect_timeout=3)
+                self._busy.add(conn)
                 try:
-                    with conn.begin():
-                        return write_batch(conn, items)
+                    async with conn.transaction():
+                        cursor = conn.cursor()
+                        try:
+                            return await _drive_async(cursor, _write_rows(self._sql, items))
+                        finally:
+                            await cursor.close()
                 except Exception as exc:
-                    if not _database_unreachable(exc, self._dbapi):
+                    if not _database_unreachable(exc, psycopg):
                         raise
-                    _discard(conn)
+                    self._busy.discard(conn)
+                    await _close_quietly(conn)
                     conn = None
                     if not reused:
                         raise
                     reused = False
         finally:
-            if conn is not None:
-                with self._connections_lock:
-                    self._idle_connections.append(conn)
+            if conn is not None and conn in self._busy:
+                self._busy.discard(conn)
+                if not conn.closed:  # close() may have run meanwhile (the writer stopping)
+                    self._idle.append(conn)
 
-    def _close_idle_connections(self) -> None:
-        with self._connections_lock:
-            connections, self._idle_connections = self._idle_connections, []
+    async def close(self) -> None:
+        """Close every connection; a transaction still in flight (its requests already answered 503) is cut off."""
+        connections = [*self._idle, *self._busy]
+        self._idle, self._busy = [], set()
         for conn in connections:
-            # The connection may already be dead; closing it must not raise.
-            with contextlib.suppress(Exception):
-                conn.close()
+            await _close_quietly(conn)
 
 
-def _discard(conn: Connection) -> None:
-    # The connection may already be dead; closing it must not hide the error being handled.
+async def _close_quietly(conn: psycopg.AsyncConnection[Any]) -> None:
+    # The connection may already be dead; closing it must not raise.
     with contextlib.suppress(Exception):
-        conn.invalidate()
-        conn.close()
+        await conn.close()
 
 
 # Rows committed between two background checkpoints (a row is ~1.5 KB: ~500 pages of WAL).
@@ -714,7 +799,7 @@ class _SqliteConnection:
             raise
         try:
             cursor = db.cursor()
-            stored = _write_rows(cursor, self._sql, items)
+            stored = _drive(cursor, _write_rows(self._sql, items))
             cursor.close()
             db.execute("COMMIT")
         except BaseException:
