@@ -21,6 +21,7 @@ from market.reconcile.adapters import (
     sepay,
     vietqr,
 )
+from market.reconcile.adapters.base import MAX_DONG, whole_dong
 from market.reconcile.journal import _sqlite_time
 from market.reconcile.models import JournalEntry
 from market.reconcile.signatures import (
@@ -165,6 +166,17 @@ def test_sepay_api_key_mode():
         sepay.parse(body, {"authorization": "Apikey sepay-api-kez"}, SETTINGS, NOW)
     with pytest.raises(ForgedRequestError, match="must carry"):
         sepay.parse(body, {}, SETTINGS, NOW)
+
+
+def test_amounts_beyond_any_transfer_are_malformed():
+    assert whole_dong({"amount": MAX_DONG}, "amount") == MAX_DONG
+    assert whole_dong({"amount": -MAX_DONG}, "amount") == -MAX_DONG
+    for too_much in (MAX_DONG + 1, -(10**20), str(10**19), float(10**16)):
+        with pytest.raises(MalformedRequestError, match="beyond any transfer"):
+            whole_dong({"amount": too_much}, "amount")
+    body, headers = _sepay({**SEPAY_EVENT, "transferAmount": 10**16})
+    with pytest.raises(MalformedRequestError, match="transferAmount"):
+        sepay.parse(body, headers, SETTINGS, NOW)
 
 
 def test_sepay_wrong_shape_is_malformed():

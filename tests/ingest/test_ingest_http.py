@@ -88,6 +88,13 @@ def test_forged_stale_malformed_and_oversized_are_refused(hooks, engine):
     malformed = hooks.post(path, content=junk, headers=signed_junk)
     assert malformed.status_code == 400
     assert malformed.json()["detail"]
+    # Signed, well formed, but an amount no transfer has (and no BIGINT holds): 400, not a 503
+    # from a journal write that would fail on every retry.
+    absurd = json.dumps({**json.loads(body), "amount": 10**19}).encode()  # past int64, inside uint64
+    signed_absurd = {"X-Market-Signature": f"t={t},v1={generic_signature('generic-secret', t, absurd)}"}
+    beyond = hooks.post(path, content=absurd, headers=signed_absurd)
+    assert beyond.status_code == 400
+    assert "amount" in beyond.json()["detail"]
     huge = b'{"pad": "' + b"x" * 70_000 + b'"}'
     too_big = hooks.post("/webhooks/payos", content=huge)
     assert too_big.status_code == 413

@@ -21,6 +21,7 @@ from market.reconcile.notification import Notification
 
 __all__ = [
     "HEADERS_KEPT",
+    "MAX_DONG",
     "VIETNAM",
     "Accepted",
     "ForgedRequestError",
@@ -154,14 +155,20 @@ def whole_dong(obj: Mapping[str, Any], key: str) -> int:
     """``obj[key]`` as a whole number of đồng (``25000``, ``25000.0`` and ``"25000"`` all give 25000).
 
     Raises:
-        MalformedRequestError: missing, not a number, fractional, or zero (a transfer moves money).
+        MalformedRequestError: missing, not a number, fractional, zero (a transfer moves money), or
+            beyond ``MAX_DONG``.
     """
     return dong_value(obj.get(key), key)
 
 
+# Larger than any transfer (a million billion đồng), and far inside the journal's BIGINT: an
+# amount past it is a malformed delivery (400), not a journal write that fails (503) forever.
+MAX_DONG = 10**15
+
+
 def dong_value(value: object, key: str) -> int:
     """``value`` (the field ``key``) as a whole number of đồng; see :func:`whole_dong`."""
-    if type(value) is int and value:
+    if type(value) is int and value and -MAX_DONG <= value <= MAX_DONG:
         return value
     if isinstance(value, str):
         try:
@@ -176,6 +183,8 @@ def dong_value(value: object, key: str) -> int:
         value = int(value)
     if value == 0:
         raise MalformedRequestError(f"{key} must not be zero")
+    if abs(value) > MAX_DONG:
+        raise MalformedRequestError(f"{key} is beyond any transfer: {value} đồng")
     return value
 
 

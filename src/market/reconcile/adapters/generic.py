@@ -31,6 +31,7 @@ import msgspec
 
 from market.config import Settings
 from market.reconcile.adapters.base import (
+    MAX_DONG,
     Accepted,
     ForgedRequestError,
     MalformedRequestError,
@@ -52,7 +53,7 @@ class GenericTransfer(msgspec.Struct, frozen=True, kw_only=True):
     """The body of a generic webhook (see the module docstring)."""
 
     id: _Text
-    amount: Annotated[int, msgspec.Meta(gt=0)]
+    amount: Annotated[int, msgspec.Meta(gt=0, le=MAX_DONG)]
     direction: Literal["in", "out"]
     transferred_at: dt.datetime
     memo: Annotated[str, msgspec.Meta(max_length=4096)] = ""

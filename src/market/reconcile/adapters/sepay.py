@@ -101,6 +101,7 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
     transfer_type = text_value(event.transferType, "transferType")
     if transfer_type not in ("in", "out"):
         raise MalformedRequestError("transferType must be 'in' or 'out'")
+    # SePay sends the amount unsigned and the direction apart.
     amount = abs(dong_value(event.transferAmount, "transferAmount"))
     provider_txn_id = text_value(event.id, "id")
     if provider_txn_id is None:
