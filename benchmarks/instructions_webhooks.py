@@ -36,48 +36,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).parent))
 import load_webhooks as load  # the sibling benchmark, found through the line above
 
 PROVIDERS = ("payos", "sepay", "casso", "generic")
-
-
-def _start(env: dict[str, str], port: int, out: Path) -> subprocess.Popen[bytes]:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        f"--callgrind-out-file={out}",
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--app-dir",
-        str(load.HERE),
-        "--factory",
-        "load_webhooks:bench_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(1)
-    server.kill()
-    raise SystemExit("the server did not start under valgrind within 5 minutes")
 
 
 def _dumped_instructions(out: Path, before: set[str]) -> int:
@@ -129,20 +91,15 @@ def main() -> None:
             raise SystemExit(f"{tool} is needed: apt-get install -y valgrind wrk")
 
     workdir = Path(tempfile.mkdtemp(prefix="market-callgrind-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_")}
-    env.update(
-        load.SECRETS,
-        MARKET_DATABASE_URL=args.database_url or f"sqlite:///{workdir / 'bench.db'}",
-        MARKET_LOG_LEVEL="WARNING",
-        MARKET_RUN_MATCHER="false",
-    )
+    env = load.server_env(args.database_url or f"sqlite:///{workdir / 'bench.db'}")
     os.environ.update(env)
     from market.config import load_settings
     from market.db import migrate
 
     migrate(load_settings())
     port = load._free_port()
-    server = _start(env, port, workdir / "callgrind.out")
+    callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={workdir / 'callgrind.out'}"]
+    server = load.start_server(env, port, wrapper=callgrind, wait_seconds=300)
     # The no-op phase sends the first webhook provider's bodies (they are the same requests).
     body_of = {
         name: (name if name != "noop" else next((e for e in endpoints if e != "noop"), "generic")) for name in endpoints

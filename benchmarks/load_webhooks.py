@@ -89,9 +89,24 @@ def _pin(cpu: int) -> list[str]:
     return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
 
 
-def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def server_env(database_url: str, *, matcher: bool = False) -> dict[str, str]:
+    """The server's environment: this one without its ``MARKET_*``, plus the benchmark's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_")}
+    env.update(
+        SECRETS, MARKET_DATABASE_URL=database_url, MARKET_LOG_LEVEL="WARNING", MARKET_RUN_MATCHER=str(matcher).lower()
+    )
+    return env
+
+
+def start_server(
+    env: dict[str, str], port: int, *, wrapper: list[str] | None = None, wait_seconds: float = 30
+) -> subprocess.Popen[bytes]:
+    """The benchmark app under uvicorn on ``port``, once ``/healthz`` answers.
+
+    ``wrapper`` runs it under another program (``valgrind ...``); by default it is pinned to CPU 0.
+    """
     command = [
-        *_pin(0),
+        *(_pin(0) if wrapper is None else wrapper),
         sys.executable,
         "-m",
         "uvicorn",
@@ -111,16 +126,16 @@ def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
         "--log-level",
         "warning",
     ]
-    server = subprocess.Popen(command, env=env)
-    deadline = time.monotonic() + 30
+    server = subprocess.Popen(command, env=env, stderr=None if wrapper is None else subprocess.DEVNULL)
+    deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
                 return server
         except httpx.HTTPError:
             time.sleep(0.2)
     server.kill()
-    raise SystemExit("the server did not start within 30 s")
+    raise SystemExit(f"the server did not start within {wait_seconds:.0f} s")
 
 
 def _signed(provider: str, count: int, seed: int, order: str = "shuffled") -> list[tuple[str, bytes, dict[str, str]]]:
@@ -233,10 +248,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="market-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_")}
-    env.update(
-        SECRETS, MARKET_DATABASE_URL=url, MARKET_LOG_LEVEL="WARNING", MARKET_RUN_MATCHER=str(args.matcher).lower()
-    )
+    env = server_env(url, matcher=args.matcher)
     env.update(item.split("=", 1) for item in args.env)
     os.environ.update(env)
     from market.config import load_settings
@@ -244,7 +256,7 @@ def main() -> None:
 
     migrate(load_settings())
     port = _free_port()
-    server = _start_server(env, port)
+    server = start_server(env, port)
     if pin := _pin(1):
         os.sched_setaffinity(0, {int(pin[-1])})
     rows: list[tuple[str, int, dict[str, float]]] = []

@@ -178,14 +178,21 @@ def test_sqlite_wal_is_checkpointed_in_the_background_and_stays_small(tmp_path, 
         engine.dispose()
 
 
-@pytest.mark.postgres
-def test_postgresql_connection_lost_while_idle_is_replaced_without_a_503(postgres_database):
-    # PostgreSQL restarted (or a proxy dropped the idle connection) between two deliveries: the
-    # writer's next transaction fails to send, and it retries once on a fresh connection.
-    settings = make_settings(postgres_database)
-    engine = create_sync_engine_for(settings)
+@pytest.fixture
+def postgres_engine(postgres_database):
+    """A blocking engine on an empty PostgreSQL journal, for the tests of PostgreSQL's own writer."""
+    engine = create_sync_engine_for(make_settings(postgres_database))
     with engine.begin() as conn:
         conn.exec_driver_sql("TRUNCATE notification_journal RESTART IDENTITY CASCADE")
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_connection_lost_while_idle_is_replaced_without_a_503(postgres_engine):
+    # PostgreSQL restarted (or a proxy dropped the idle connection) between two deliveries: the
+    # writer's next transaction fails to send, and it retries once on a fresh connection.
+    engine = postgres_engine
 
     async def scenario():
         writer = JournalWriter(engine)
@@ -202,24 +209,18 @@ def test_postgresql_connection_lost_while_idle_is_replaced_without_a_503(postgre
         finally:
             await writer.stop()
 
-    try:
-        first, second = asyncio.run(scenario())
-        assert first.created
-        assert second.created
-        assert set(_journal(engine)) == {("sepay", "1"), ("sepay", "2")}
-    finally:
-        engine.dispose()
+    first, second = asyncio.run(scenario())
+    assert first.created
+    assert second.created
+    assert set(_journal(engine)) == {("sepay", "1"), ("sepay", "2")}
 
 
 @pytest.mark.postgres
-def test_postgresql_transactions_in_flight_together_each_commit_their_own_rows(postgres_database, monkeypatch):
+def test_postgresql_transactions_in_flight_together_each_commit_their_own_rows(postgres_engine, monkeypatch):
     # Two batches written at once must not share a connection: the second would become a
     # savepoint inside the first and be acknowledged on the first one's fate.
     monkeypatch.setattr(journal, "_POSTGRESQL_IN_FLIGHT", 2)
-    settings = make_settings(postgres_database)
-    engine = create_sync_engine_for(settings)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE notification_journal RESTART IDENTITY CASCADE")
+    engine = postgres_engine
 
     async def scenario(holder):
         writer = JournalWriter(engine)
@@ -234,13 +235,10 @@ def test_postgresql_transactions_in_flight_together_each_commit_their_own_rows(p
         finally:
             await writer.stop()
 
-    try:
-        with engine.connect() as holder:
-            holder.exec_driver_sql(f"SELECT pg_advisory_lock({journal._DUPLICATE_CHECK_LOCK})")
-            stored = asyncio.run(scenario(holder))
-        assert all(s.created for s in stored)
-        journal_rows = _journal(engine)
-        assert len(journal_rows) == 60
-        assert sorted(s.id for s in stored) == sorted(row_id for row_id, _, _ in journal_rows.values())
-    finally:
-        engine.dispose()
+    with engine.connect() as holder:
+        holder.exec_driver_sql(f"SELECT pg_advisory_lock({journal._DUPLICATE_CHECK_LOCK})")
+        stored = asyncio.run(scenario(holder))
+    assert all(s.created for s in stored)
+    journal_rows = _journal(engine)
+    assert len(journal_rows) == 60
+    assert sorted(s.id for s in stored) == sorted(row_id for row_id, _, _ in journal_rows.values())

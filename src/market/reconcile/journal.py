@@ -670,34 +670,38 @@ class JournalWriter:
             return transaction(items)
         except _LockBusyError:
             raise
-        except Exception as exc:
-            unreachable = _database_unreachable(exc, self._dbapi)
-            if len(items) > 1 and not unreachable:
-                # Not the database being down but something in one row: write them one by one so
-                # a single bad notification cannot turn every concurrent delivery into a 503.
-                log.warning("journal batch of %d failed (%s); retrying row by row", len(items), exc)
-                return [outcome for item in items for outcome in self._write(transaction, [item])]
-            if unreachable:
-                log.warning("journal write failed, database unavailable: %s", exc)
-            else:
-                log.error("journal write failed for %s", items[0].notification.provider_txn_id, exc_info=exc)
-            return [UnavailableError("the journal could not be written; retry later") for _ in items]
+        except Exception as exc:  # noqa: BLE001 - logged by _failed; a provider gets a 503, never a 500
+            failed = self._failed(exc, items)
+            if failed is not None:
+                return failed
+            return [outcome for item in items for outcome in self._write(transaction, [item])]
 
     async def _write_async(self, items: list[Incoming]) -> Sequence[_Outcome]:
         """:meth:`_write` for PostgreSQL's transactions, which run on the loop."""
         assert self._postgresql is not None
         try:
             return await self._postgresql.transaction(items)
-        except Exception as exc:
-            unreachable = _database_unreachable(exc, self._dbapi)
-            if len(items) > 1 and not unreachable:
-                log.warning("journal batch of %d failed (%s); retrying row by row", len(items), exc)
-                return [outcome for item in items for outcome in await self._write_async([item])]
-            if unreachable:
-                log.warning("journal write failed, database unavailable: %s", exc)
-            else:
-                log.error("journal write failed for %s", items[0].notification.provider_txn_id, exc_info=exc)
-            return [UnavailableError("the journal could not be written; retry later") for _ in items]
+        except Exception as exc:  # noqa: BLE001 - logged by _failed; a provider gets a 503, never a 500
+            failed = self._failed(exc, items)
+            if failed is not None:
+                return failed
+            return [outcome for item in items for outcome in await self._write_async([item])]
+
+    def _failed(self, exc: Exception, items: list[Incoming]) -> list[_Outcome] | None:
+        """The outcomes of a failed transaction: 503 for each item, or ``None``: write them one by one.
+
+        Not the database being down but something in one row of a batch: one by one, a single
+        bad notification cannot turn every concurrent delivery into a 503.
+        """
+        unreachable = _database_unreachable(exc, self._dbapi)
+        if len(items) > 1 and not unreachable:
+            log.warning("journal batch of %d failed (%s); retrying row by row", len(items), exc)
+            return None
+        if unreachable:
+            log.warning("journal write failed, database unavailable: %s", exc)
+        else:
+            log.error("journal write failed for %s", items[0].notification.provider_txn_id, exc_info=exc)
+        return [UnavailableError("the journal could not be written; retry later") for _ in items]
 
 
 class _PostgresqlConnection:
@@ -743,7 +747,7 @@ class _PostgresqlConnection:
                         raise
                     reused = False
         finally:
-            if conn is not None and conn in self._busy:
+            if conn is not None:
                 self._busy.discard(conn)
                 if not conn.closed:  # close() may have run meanwhile (the writer stopping)
                     self._idle.append(conn)
