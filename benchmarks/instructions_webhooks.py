@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default=None, help="default: a fresh SQLite file; on PostgreSQL give an empty database"
     )
+    parser.add_argument("--keep", action="store_true", help="keep callgrind's dumps (for callgrind_annotate)")
     args = parser.parse_args()
     endpoints = args.endpoints.split(",")
     unknown = set(endpoints) - {"noop", *PROVIDERS}
@@ -122,7 +123,10 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(60)
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep:
+            print(f"  callgrind dumps kept in {workdir} (one per phase, warm-ups first)")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     if "noop" in results:
         for name, count in results.items():
             if name != "noop":

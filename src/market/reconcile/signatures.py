@@ -13,7 +13,6 @@ import functools
 import hashlib
 import hmac
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -171,18 +170,20 @@ def verify_generic(secret: str, timestamp: str, raw_body: bytes, signature: str)
 # --- shared helpers -----------------------------------------------------------------------------
 
 
-# The header as our simulator and most senders write it, matched in one C call.
-_TIMED_HEADER = re.compile(r"t=([0-9]+),v1=([^\s,=]+)")
-
-
 def parse_timed_header(value: str) -> tuple[str, str] | None:
     """Split ``t=<timestamp>,v1=<signature>`` (Casso and generic) into its two parts, or ``None``.
 
     The timestamp is ASCII digits (``int()`` of it cannot fail); spaces around the parts and
     their order do not matter.
     """
-    if plain := _TIMED_HEADER.fullmatch(value):
-        return plain[1], plain[2]
+    # The header as our simulator and most senders write it, taken apart with a few string
+    # methods (~2k instructions; a regular expression's character loop over the 64 hex digits
+    # took ~9k). Anything else goes to the general parser.
+    head, sep, signature = value.partition(",v1=")
+    if sep and head[:2] == "t=" and signature.isalnum() and signature.isascii():
+        timestamp = head[2:]
+        if timestamp.isdigit() and timestamp.isascii():
+            return timestamp, signature
     return _parse_timed_header_parts(value)
 
 

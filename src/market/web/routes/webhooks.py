@@ -101,34 +101,54 @@ def log_rejection(provider: str, body: bytes, rejection: RejectionError) -> None
     log.warning("%s webhook refused (%s, body sha256 %s): %s", provider, type(rejection).__name__, digest, rejection)
 
 
+def _incoming(headers: Mapping[str, str], body: bytes, accepted: Accepted) -> Incoming | None:
+    """The journal row of an accepted delivery; ``None`` for a provider's test event."""
+    if accepted.notification is None:
+        return None
+    return Incoming(
+        notification=accepted.notification,
+        raw_body=body,
+        raw_headers={name: headers[name] for name in HEADERS_KEPT if name in headers},
+        auth=accepted.auth,
+        review_reason=accepted.review_reason,
+    )
+
+
 async def store(
     request: Request[Any, Any, Any], headers: Mapping[str, str], body: bytes, accepted: Accepted
 ) -> Stored | None:
     """Journal an accepted delivery (returns after COMMIT); ``None`` for a provider's test event."""
-    if accepted.notification is None:
+    item = _incoming(headers, body, accepted)
+    if item is None:
         return None
-    kept = {name: headers[name] for name in HEADERS_KEPT if name in headers}
-    item = Incoming(
-        notification=accepted.notification,
-        raw_body=body,
-        raw_headers=kept,
-        auth=accepted.auth,
-        review_reason=accepted.review_reason,
-    )
-    return await journal_of(request).append(item)
+    return await journal_of(request).submit(item)
 
 
 async def _ingest(request: Request[Any, Any, Any], provider: str) -> Stored | None:
-    """Read, verify, journal; a refusal leaves as a problem+json via ``HTTPException``."""
-    settings: Settings = request.app.state["settings"]
+    """Read, verify, journal; a refusal leaves as a problem+json via ``HTTPException``.
+
+    Written flat, awaiting the body and then the commit's future directly: every coroutine
+    between the handler and the journal was a frame to create and resume on each delivery.
+    """
+    state = request.app.state
+    settings: Settings = state["settings"]
     headers = header_dict(request)
-    body = await read_webhook_body(request, headers, settings.webhook_max_body_bytes)
+    limit = settings.webhook_max_body_bytes
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) <= limit:
+        body = await request.body()  # the server reads exactly Content-Length bytes
+    else:
+        body = await read_webhook_body(request, headers, limit)
     try:
         accepted = PARSERS[provider](body, headers, settings, utcnow())
     except RejectionError as rejection:
         log_rejection(provider, body, rejection)
         raise HTTPException(status_code=rejection_status(rejection), detail=str(rejection)) from None
-    return await store(request, headers, body, accepted)
+    item = _incoming(headers, body, accepted)
+    if item is None:
+        return None
+    writer: JournalWriter = state["journal"]
+    return await writer.submit(item)
 
 
 _DOC: dict[str, Any] = {"tags": ["webhooks"], "media_type": MediaType.JSON, "status_code": 200}
