@@ -25,7 +25,7 @@ from market.reconcile.adapters.base import MAX_DONG, whole_dong
 from market.reconcile.journal import _sqlite_time
 from market.reconcile.models import JournalEntry
 from market.reconcile.signatures import (
-    casso_candidates,
+    casso_form,
     casso_signature,
     generic_signature,
     payos_signature,
@@ -192,7 +192,7 @@ def test_sepay_wrong_shape_is_malformed():
 def _casso(data, t=None):
     envelope = {"error": 0, "data": data}
     t = str(int(NOW.timestamp() * 1000)) if t is None else t
-    signature = casso_signature("casso-secret", t, casso_candidates(envelope)[1])  # the JavaScript form
+    signature = casso_signature("casso-secret", t, casso_form(envelope, "unicode"))  # the JavaScript form
     return json.dumps(envelope, ensure_ascii=False).encode(), {"x-casso-signature": f"t={t},v1={signature}"}
 
 

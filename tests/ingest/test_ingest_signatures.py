@@ -154,8 +154,8 @@ def test_sepay_changed_timestamp_or_signature_is_refused():
 
 
 def test_casso_official_vector():
-    assert sig.casso_signature(CASSO_KEY, CASSO_T, sig.casso_candidates(CASSO_BODY)[0]) == CASSO_V1
-    assert sig.verify_casso(CASSO_KEY, CASSO_T, CASSO_BODY, CASSO_V1) == 0
+    assert sig.casso_signature(CASSO_KEY, CASSO_T, sig.casso_form(CASSO_BODY, "ascii")) == CASSO_V1
+    assert sig.verify_casso(CASSO_KEY, CASSO_T, CASSO_BODY, CASSO_V1) == "ascii"
 
 
 def test_casso_changed_body_timestamp_or_signature_is_refused():
@@ -175,8 +175,8 @@ def test_casso_accepts_the_unescaped_form_of_vietnamese_and_slashes():
     body = {"error": 0, "data": {"id": 7, "description": "TT/DH123/CK", "counterAccountName": "Nguyễn Văn Á"}}
     js_form = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     php_form = json.dumps(body, sort_keys=True, separators=(",", ":")).replace("/", "\\/").encode()
-    assert sig.verify_casso("k", "1", body, sig.casso_signature("k", "1", js_form)) == 1
-    assert sig.verify_casso("k", "1", body, sig.casso_signature("k", "1", php_form)) == 2
+    assert sig.verify_casso("k", "1", body, sig.casso_signature("k", "1", js_form)) == "unicode"
+    assert sig.verify_casso("k", "1", body, sig.casso_signature("k", "1", php_form)) == "ascii-escaped-slash"
 
 
 def test_generic_signature_covers_timestamp_and_raw_body():
@@ -231,3 +231,62 @@ def test_hmac_pads_are_not_changed_by_use() -> None:
     first = _hmac_hex("secret", b"one body", "sha256")
     _hmac_hex("secret", b"another body", "sha256")
     assert _hmac_hex("secret", b"one body", "sha256") == first
+
+
+_JSON_TEXT = st.text(alphabet='ab/:,[.e1\\u\u00e9\u1ec7\x00\x7f\n"', max_size=12)
+_CASSO_BODIES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_JSON_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(st.dictionaries(_JSON_TEXT, _CASSO_BODIES, max_size=4))
+def test_casso_candidates_are_each_distinct_form_once_under_its_name(body: dict[str, object]) -> None:
+    # Every distinct form is tried once, in CASSO_FORMS order, under the first name that writes it.
+    first_name: dict[bytes, str] = {}
+    for name in sig.CASSO_FORMS:
+        first_name.setdefault(sig.casso_form(body, name), name)
+    assert list(sig.casso_candidates(body)) == [(name, text) for text, name in first_name.items()]
+
+
+@given(st.dictionaries(_JSON_TEXT, _CASSO_BODIES, max_size=4))
+def test_casso_fast_serialisation_is_used_only_where_it_is_pythons(body: dict[str, object]) -> None:
+    fast = sig._sorted_ascii(body)
+    if fast is not None:
+        assert fast == json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def test_casso_fast_serialisation_takes_plain_ascii_and_leaves_the_rest():
+    plain = {"error": 0, "data": {"id": 7, "description": 'TT/DH123 "CK"\n', "amount": -50000, "ok": True}}
+    assert sig._sorted_ascii(plain) == sig.casso_form(plain, "ascii")
+    assert sig._sorted_ascii({"amount": 1.5}) is None  # floats: 1e16 against 1e+16
+    assert sig._sorted_ascii({"name": "Nguyễn"}) is None
+    assert sig._sorted_ascii({"name": "a\x7f"}) is None
+
+
+def test_casso_records_the_form_that_was_signed():
+    # ASCII text with a slash: ascii and unicode are one form, PHP's escaped slash another.
+    body = {"error": 0, "data": {"id": 7, "description": "TT/DH123/CK"}}
+    php_form = sig.casso_form(body, "ascii-escaped-slash")
+    assert sig.verify_casso("k", "1", body, sig.casso_signature("k", "1", php_form)) == "ascii-escaped-slash"
+
+
+_PAYOS_VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.sampled_from(["null", "undefined", "", "CK/TT 1", "Nguyễn"])
+    | st.lists(st.dictionaries(st.sampled_from("ba"), st.integers(), max_size=2), max_size=2)
+)
+
+
+@given(st.dictionaries(st.text(alphabet="abcXYZ", min_size=1, max_size=5), _PAYOS_VALUES, max_size=8))
+def test_payos_canonical_writes_every_value_as_the_general_rule_does(data: dict[str, object]) -> None:
+    expected = "&".join(f"{key}={sig._payos_value(data[key])}" for key in sorted(data))
+    assert sig.payos_canonical(data) == expected

@@ -26,7 +26,7 @@ from market.config import Settings
 from market.reconcile.adapters.base import VIETNAM
 from market.reconcile.codes import new_code
 from market.reconcile.signatures import (
-    casso_candidates,
+    casso_form,
     casso_signature,
     generic_signature,
     payos_signature,
@@ -244,7 +244,7 @@ def _casso(t: Transfer, settings: Settings, now: float) -> tuple[bytes, dict[str
         },
     }
     timestamp = str(int(now * 1000))
-    signature = casso_signature(settings.casso_secret, timestamp, casso_candidates(envelope)[0])
+    signature = casso_signature(settings.casso_secret, timestamp, casso_form(envelope, "ascii"))
     body = json.dumps(envelope, ensure_ascii=False).encode()
     return body, {"X-Casso-Signature": f"t={timestamp},v1={signature}"}
 

@@ -116,7 +116,10 @@ def optional_text(obj: Mapping[str, Any], key: str) -> str | None:
     Raises:
         MalformedRequestError: the value is an object, a list or a boolean.
     """
-    return text_value(obj.get(key), key)
+    value = obj.get(key)
+    if type(value) is str:  # nearly always: one call per field, not two
+        return value.strip() or None
+    return text_value(value, key)
 
 
 # What a provider may send where we want text or a number: a typed field of this decodes in C and
