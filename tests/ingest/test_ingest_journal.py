@@ -9,6 +9,9 @@ import threading
 import msgspec
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from conftest import make_settings
 from market.db import create_sync_engine_for, migrate
@@ -78,6 +81,46 @@ def test_a_batch_stores_each_notification_once_and_marks_second_copies(engine):
     with engine.connect() as conn:
         times = conn.execute(sa.select(column.transferred_at, column.received_at).where(column.id == new.id)).one()
     assert tuple(times) == (NOW, NOW)
+
+
+_DELIVERIES = st.lists(
+    st.tuples(
+        st.sampled_from(["sepay", "casso", "generic"]),
+        st.sampled_from("123"),
+        st.sampled_from(["FT-A", "FT-B", "FT-C", None]),
+        st.sampled_from(["111", "222"]),
+    ),
+    max_size=8,
+)
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(st.lists(_DELIVERIES, min_size=1, max_size=3))
+def test_batches_agree_with_the_rules_of_the_journal(batches):
+    # The rules, written plainly: a key is stored once, by its first delivery; a stored credit whose
+    # (account, reference) an earlier stored credit already had is a duplicate of that one.
+    engine = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool)
+    JournalEntry.metadata.create_all(engine)
+    first_id: dict[tuple[str, str], int] = {}
+    credit_of: dict[tuple[str, str], int] = {}
+    for batch in batches:
+        with engine.begin() as conn:
+            stored = write_batch(conn, [_delivery(p, t, r, account=a) for p, t, r, a in batch])
+        for (provider, txn, reference, account), result in zip(batch, stored, strict=True):
+            key = (provider, txn)
+            if key in first_id:
+                assert (result.id, result.created) == (first_id[key], False)
+                continue
+            assert result.created
+            first_id[key] = result.id
+            if reference is not None:
+                earliest = credit_of.setdefault((account, reference), result.id)
+                assert result.duplicate_of == (earliest if earliest != result.id else None)
+            else:
+                assert result.duplicate_of is None
+    journal = _journal(engine)
+    assert {key: row[0] for key, row in journal.items()} == first_id
+    assert all((row[1] == "duplicate") == (row[2] is not None) for row in journal.values())
 
 
 def _lock_journal(conn):

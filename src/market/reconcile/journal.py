@@ -37,7 +37,8 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Container, Generator, Sequence
+from itertools import chain
 from typing import Any, Literal, TypeVar
 
 import msgspec
@@ -190,8 +191,14 @@ class _Sql:
 
     def row(self, item: Incoming) -> tuple[Any, ...]:
         """The INSERT parameters of ``item``, in ``_COLUMNS`` order."""
+        return self.row_with_id(None, item)[1:]
+
+    def row_with_id(self, row_id: int | None, item: Incoming) -> tuple[Any, ...]:
+        """``row_id`` and then :meth:`row`: one tuple per row of SQLite's multi-row INSERT."""
         n = item.notification
+        time = self._time
         return (
+            row_id,
             n.provider,
             n.provider_txn_id,
             STATUS_REVIEW if item.review_reason else STATUS_PENDING,
@@ -199,8 +206,8 @@ class _Sql:
             n.amount,
             n.direction,
             n.memo,
-            self._time(n.transferred_at),
-            self._time(n.received_at),
+            time(n.transferred_at),
+            time(n.received_at),
             n.bank_reference,
             n.account_number,
             n.bank_bin,
@@ -343,21 +350,21 @@ def _insert_sqlite(sql: _Sql, first_of: dict[_Key, Incoming]) -> _Steps[_Inserte
     statements = sql.sqlite
     assert statements is not None
     (last_id,) = yield statements.last_id, (), "one"
-    row = sql.row
+    row = sql.row_with_id
     keys = list(first_of)
+    items = list(first_of.values())
+    ids = range(last_id + 1, last_id + 1 + len(keys))
     inserted = 0
     for start in range(0, len(keys), _SQLITE_ROWS):
-        chunk = keys[start : start + _SQLITE_ROWS]
-        params: list[Any] = []
-        for row_id, key in enumerate(chunk, last_id + 1 + start):
-            params.append(row_id)
-            params.extend(row(first_of[key]))
+        chunk = items[start : start + _SQLITE_ROWS]
+        # The rows' tuples flattened in C: a loop of appends and extends cost ~0.3 µs a row.
+        params = list(chain.from_iterable(map(row, ids[start : start + _SQLITE_ROWS], chunk)))
         inserted += yield statements.insert(len(chunk)), params, "count"
     if inserted == len(keys):
-        return {key: row_id for row_id, key in enumerate(keys, last_id + 1)}, {}, last_id
+        return dict(zip(keys, ids, strict=True)), {}, last_id
     (ids_json,) = yield statements.created_since, (last_id,), "one"
     exist = set(_IDS.decode(ids_json))
-    created = {key: row_id for row_id, key in enumerate(keys, last_id + 1) if row_id in exist}
+    created = {key: row_id for row_id, key in zip(ids, keys, strict=True) if row_id in exist}
     before = yield from _journalled(sql, [key for key in keys if key not in created])
     return created, before, last_id
 
@@ -389,38 +396,37 @@ def _insert_postgresql(sql: _Sql, first_of: dict[_Key, Incoming]) -> _Steps[_Ins
 
 
 def _earlier_references(
-    sql: _Sql, refs: list[str], inserted: dict[int, Notification], last_id: int | None
+    sql: _Sql, refs: list[str], created: Container[int], last_id: int | None
 ) -> _Steps[list[tuple[int, str | None, str | None]]]:
     """``(id, account_number, bank_reference)`` of non-duplicate rows outside this batch with one of ``refs``."""
     if sql.sqlite is not None:
         (found_json,) = yield sql.sqlite.by_reference, (_json_text(refs), last_id), "one"
         return _REFERENCES.decode(found_json)
     found = yield sql.by_reference, (refs,), "all"
-    return [row for row in found if row[0] not in inserted]
+    return [row for row in found if row[0] not in created]
 
 
 def _mark_cross_provider_duplicates(
-    sql: _Sql, inserted: dict[int, Notification], last_id: int | None
+    sql: _Sql, keyed: dict[int, tuple[str, str]], last_id: int | None
 ) -> _Steps[dict[int, int]]:
     """Mark newly inserted copies of a bank credit already journalled; return ``{id: first copy's id}``.
 
-    The first copy is the one journalled before this batch (by any provider), else this batch's
-    lowest id. ``last_id`` is SQLite's last id before the batch (``None`` on PostgreSQL).
+    ``keyed`` is ``{id: (account_number, bank_reference)}`` of the rows just inserted that have
+    both. The first copy is the one journalled before this batch (by any provider), else this
+    batch's lowest id. ``last_id`` is SQLite's last id before the batch (``None`` on PostgreSQL).
     """
-    keyed = {
-        row_id: (n.account_number, n.bank_reference)
-        for row_id, n in inserted.items()
-        if n.account_number and n.bank_reference
-    }
     if not keyed:
         return {}
     if sql.dialect == "postgresql":
         # Another worker may be inserting the other copy right now, invisible until it commits.
         # Checking under one lock means whichever commits second sees the first (SQLite has one writer).
         yield "SELECT pg_advisory_xact_lock(%s)", (_DUPLICATE_CHECK_LOCK,), "one"
-    first: dict[tuple[str | None, str | None], int] = {}
     refs = list({reference for _, reference in keyed.values()})
-    for row_id, account, reference in sorted((yield from _earlier_references(sql, refs, inserted, last_id))):
+    earlier = yield from _earlier_references(sql, refs, keyed, last_id)
+    if not earlier and len(refs) == len(keyed):
+        return {}  # every credit new, and each once in the batch: nearly every batch
+    first: dict[tuple[str | None, str | None], int] = {}
+    for row_id, account, reference in sorted(earlier):
         first.setdefault((account, reference), row_id)
     marks = {}
     for row_id in sorted(keyed):
@@ -449,14 +455,23 @@ def write_batch(conn: Connection, items: Sequence[Incoming]) -> list[Stored]:
 
 
 def _write_rows(sql: _Sql, items: Sequence[Incoming]) -> _Steps[list[Stored]]:
-    keys = [(i.notification.provider, i.notification.provider_txn_id) for i in items]
-    first_of: dict[_Key, Incoming] = {}
-    for key, item in zip(keys, items, strict=True):
-        first_of.setdefault(key, item)
+    keys: list[_Key] = [(i.notification.provider, i.notification.provider_txn_id) for i in items]
+    first_of = dict(zip(keys, items, strict=True))
+    if len(first_of) < len(keys):  # a retry racing its original: the first one is written
+        first_of = {}
+        for key, item in zip(keys, items, strict=True):
+            first_of.setdefault(key, item)
     insert = _insert_sqlite if sql.sqlite is not None else _insert_postgresql
     created, before, last_id = yield from insert(sql, first_of)
-    inserted = {row_id: first_of[key].notification for key, row_id in created.items()}
-    marks = yield from _mark_cross_provider_duplicates(sql, inserted, last_id)
+    keyed = {}
+    for key, row_id in created.items():
+        n = first_of[key].notification
+        if n.account_number and n.bank_reference:
+            keyed[row_id] = (n.account_number, n.bank_reference)
+    marks = yield from _mark_cross_provider_duplicates(sql, keyed, last_id)
+    if not marks and len(created) == len(keys):
+        # Each key once, each one new, no copies of another provider's credit: the usual batch.
+        return [Stored(id=row_id, created=True) for row_id in created.values()]
     stored = []
     seen: set[_Key] = set()
     for key in keys:
