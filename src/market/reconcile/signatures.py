@@ -13,8 +13,7 @@ import functools
 import hashlib
 import hmac
 import json
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -155,9 +154,21 @@ def casso_form(body: object, form: str) -> bytes:
     return (text.replace("/", "\\/") if form.endswith("escaped-slash") else text).encode()
 
 
-# A number written with a fraction or an exponent, just after ``:``, ``,`` or ``[`` (it may also be
-# inside a string: then the slow path is taken for nothing, never a wrong form).
-_FLOAT_TOKEN = re.compile(rb"[:,\[]-?[0-9]+[.eE]")
+def _without_floats(value: object) -> bool:
+    """Whether a decoded JSON value holds no float at any depth: the types of each container's
+    values as one set, and a call per nested container only."""
+    if type(value) is dict:
+        values: Collection[object] = value.values()
+    elif type(value) is list:
+        values = value
+    else:
+        return type(value) is not float
+    kinds = set(map(type, values))
+    if float in kinds:
+        return False
+    if dict in kinds or list in kinds:
+        return all(map(_without_floats, [v for v in values if type(v) is dict or type(v) is list]))
+    return True
 
 
 def _sorted_ascii(body: object) -> bytes | None:
@@ -168,11 +179,13 @@ def _sorted_ascii(body: object) -> bytes | None:
     booleans; they differ on non-ASCII (msgspec writes UTF-8), DEL (``json`` escapes it) and
     floats (``1e16`` against ``1e+16``), which send the body to ``json.dumps``.
     """
+    if not _without_floats(body):
+        return None
     try:
         fast = msgspec.json.encode(body, order="sorted")
     except (msgspec.EncodeError, TypeError, OverflowError):
         return None
-    if fast.isascii() and b"\x7f" not in fast and _FLOAT_TOKEN.search(fast) is None:
+    if fast.isascii() and b"\x7f" not in fast:
         return fast
     return None
 
