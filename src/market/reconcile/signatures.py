@@ -199,23 +199,16 @@ def casso_candidates(body: object) -> Iterator[tuple[str, bytes]]:
     only when asked for, and only when it differs from those before: a body of ASCII text with
     no ``/`` (most of them) has one form, and ``json.dumps`` was most of a Casso delivery's cost.
     """
-    fast = _sorted_ascii(body)
-    if fast is None:
-        ascii_form = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        yield "ascii", ascii_form.encode()
-    else:
-        ascii_form = fast.decode()
-        yield "ascii", fast
+    ascii_form = _sorted_ascii(body) or casso_form(body, "ascii")
+    yield "ascii", ascii_form
     # Without a \u escape every character was ASCII, so the unicode form is the same text.
-    unicode_form = ascii_form
-    if "\\u" in ascii_form:
-        unicode_form = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    unicode_form = casso_form(body, "unicode") if b"\\u" in ascii_form else ascii_form
+    if unicode_form != ascii_form:
+        yield "unicode", unicode_form
+    if b"/" in ascii_form:  # a "/" byte is only ever the character: UTF-8 never uses it inside another
+        yield "ascii-escaped-slash", ascii_form.replace(b"/", b"\\/")
         if unicode_form != ascii_form:
-            yield "unicode", unicode_form.encode()
-    if "/" in ascii_form:
-        yield "ascii-escaped-slash", ascii_form.replace("/", "\\/").encode()
-        if unicode_form != ascii_form:
-            yield "unicode-escaped-slash", unicode_form.replace("/", "\\/").encode()
+            yield "unicode-escaped-slash", unicode_form.replace(b"/", b"\\/")
 
 
 def casso_signature(secret: str, timestamp: str, canonical_body: bytes) -> str:

@@ -10,9 +10,10 @@ stored for review and answered 2xx, or the provider would retry them forever (ru
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -68,14 +69,22 @@ def header_dict(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]}
 
 
-async def read_webhook_body(request: Request[Any, Any, Any], headers: Mapping[str, str], limit: int) -> bytes:
-    """The raw body, refusing (413) anything over ``limit`` bytes without reading past it."""
+def read_webhook_body(request: Request[Any, Any, Any], headers: Mapping[str, str], limit: int) -> Awaitable[bytes]:
+    """The raw body (to await), refusing (413) anything over ``limit`` bytes without reading past it.
+
+    A plain function handing back the framework's own read when the length is declared (every
+    provider declares it): no coroutine of ours to create and resume on each delivery.
+    """
     declared = headers.get("content-length", "")
     if declared.isdigit():
         if int(declared) > limit:
             raise _too_large(limit)
         # The server reads exactly Content-Length bytes, so the body cannot outgrow what was declared.
-        return await request.body()
+        return request.body()
+    return _read_streamed(request, limit)
+
+
+async def _read_streamed(request: Request[Any, Any, Any], limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -114,41 +123,33 @@ def _incoming(headers: Mapping[str, str], body: bytes, accepted: Accepted) -> In
     )
 
 
-async def store(
+def store(
     request: Request[Any, Any, Any], headers: Mapping[str, str], body: bytes, accepted: Accepted
-) -> Stored | None:
-    """Journal an accepted delivery (returns after COMMIT); ``None`` for a provider's test event."""
+) -> Awaitable[Stored | None]:
+    """Journal an accepted delivery: await it for the row, after COMMIT; ``None`` for a provider's test event.
+
+    A plain function handing back the journal's own future (``JournalWriter.submit``): no
+    coroutine of ours to create and resume on each delivery.
+    """
     item = _incoming(headers, body, accepted)
     if item is None:
-        return None
-    return await journal_of(request).submit(item)
+        test_event: asyncio.Future[Stored | None] = asyncio.get_running_loop().create_future()
+        test_event.set_result(None)
+        return test_event
+    return journal_of(request).submit(item)
 
 
 async def _ingest(request: Request[Any, Any, Any], provider: str) -> Stored | None:
-    """Read, verify, journal; a refusal leaves as a problem+json via ``HTTPException``.
-
-    Written flat, awaiting the body and then the commit's future directly: every coroutine
-    between the handler and the journal was a frame to create and resume on each delivery.
-    """
-    state = request.app.state
-    settings: Settings = state["settings"]
+    """Read, verify, journal; a refusal leaves as a problem+json via ``HTTPException``."""
+    settings: Settings = request.app.state["settings"]
     headers = header_dict(request)
-    limit = settings.webhook_max_body_bytes
-    declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) <= limit:
-        body = await request.body()  # the server reads exactly Content-Length bytes
-    else:
-        body = await read_webhook_body(request, headers, limit)
+    body = await read_webhook_body(request, headers, settings.webhook_max_body_bytes)
     try:
         accepted = PARSERS[provider](body, headers, settings, utcnow())
     except RejectionError as rejection:
         log_rejection(provider, body, rejection)
         raise HTTPException(status_code=rejection_status(rejection), detail=str(rejection)) from None
-    item = _incoming(headers, body, accepted)
-    if item is None:
-        return None
-    writer: JournalWriter = state["journal"]
-    return await writer.submit(item)
+    return await store(request, headers, body, accepted)
 
 
 _DOC: dict[str, Any] = {"tags": ["webhooks"], "media_type": MediaType.JSON, "status_code": 200}
