@@ -21,7 +21,7 @@ from market.reconcile.adapters import (
     sepay,
     vietqr,
 )
-from market.reconcile.adapters.base import MAX_DONG, whole_dong
+from market.reconcile.adapters.base import MAX_DONG, parse_bank_time, whole_dong
 from market.reconcile.journal import _sqlite_time
 from market.reconcile.models import JournalEntry
 from market.reconcile.signatures import (
@@ -323,3 +323,46 @@ def test_journal_time_text_is_sqlalchemys_for_any_utc_time(moment: dt.datetime) 
     dialect = sqlite.dialect()
     process = JournalEntry.__table__.c.received_at.type.dialect_impl(dialect).bind_processor(dialect)
     assert _sqlite_time(moment) == process(moment)
+
+
+def _bank_time_by_the_rule(text: str) -> dt.datetime | None:
+    """The documented rule, written plainly: a time without a zone is Vietnam's, one with a zone is kept."""
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.timezone(dt.timedelta(hours=7)))
+        return parsed.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+_TIME_TEXT = st.one_of(
+    st.datetimes().map(lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S")),  # what providers send
+    st.datetimes().map(lambda moment: moment.isoformat(timespec="seconds")),
+    st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat(timespec="minutes")),
+    st.datetimes(timezones=st.timezones()).map(str),
+    st.text(alphabet="0123456789-:T +Z.", min_size=17, max_size=21),
+)
+
+
+@given(_TIME_TEXT)
+def test_bank_time_is_vietnam_time_unless_a_zone_is_given(text: str) -> None:
+    # parse_bank_time takes "YYYY-MM-DD HH:MM:SS" by a shortcut; it must say what the rule says.
+    expected = _bank_time_by_the_rule(text)
+    if expected is None:
+        with pytest.raises(MalformedRequestError, match="transactionDate"):
+            parse_bank_time(text, "transactionDate")
+    else:
+        parsed = parse_bank_time(text, "transactionDate")
+        assert parsed == expected
+        assert parsed.tzinfo is dt.UTC
+
+
+def test_bank_time_examples() -> None:
+    assert parse_bank_time("2025-06-01 09:15:42", "t") == dt.datetime(2025, 6, 1, 2, 15, 42, tzinfo=dt.UTC)
+    assert parse_bank_time("2025-06-01 03:00:00", "t") == dt.datetime(2025, 5, 31, 20, 0, tzinfo=dt.UTC)
+    assert parse_bank_time("2025-06-01T09:15:42+00:00", "t") == dt.datetime(2025, 6, 1, 9, 15, 42, tzinfo=dt.UTC)
+    with pytest.raises(MalformedRequestError, match="out of range"):
+        parse_bank_time("0001-01-01 03:00:00", "t")
+    with pytest.raises(MalformedRequestError, match="like 2025-06-01"):
+        parse_bank_time("2025-06-01 25:00:00", "t")

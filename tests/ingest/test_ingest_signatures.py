@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from market.reconcile import signatures as sig
+from market.reconcile.adapters.base import decode_object_noting_floats
 from market.reconcile.signatures import _hmac_hex
 
 # webhooks.md §1.2: the docs' code-sample vector (the schema page's 8d8640d8… is known to be wrong).
@@ -256,17 +257,34 @@ def test_casso_candidates_are_each_distinct_form_once_under_its_name(body: dict[
 
 @given(st.dictionaries(_JSON_TEXT, _CASSO_BODIES, max_size=4))
 def test_casso_fast_serialisation_is_used_only_where_it_is_pythons(body: dict[str, object]) -> None:
-    fast = sig._sorted_ascii(body)
+    fast = sig._sorted_ascii(body, None)
     if fast is not None:
         assert fast == json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def test_casso_fast_serialisation_takes_plain_ascii_and_leaves_the_rest():
     plain = {"error": 0, "data": {"id": 7, "description": 'TT/DH123 "CK"\n', "amount": -50000, "ok": True}}
-    assert sig._sorted_ascii(plain) == sig.casso_form(plain, "ascii")
-    assert sig._sorted_ascii({"amount": 1.5}) is None  # floats: 1e16 against 1e+16
-    assert sig._sorted_ascii({"name": "Nguyễn"}) is None
-    assert sig._sorted_ascii({"name": "a\x7f"}) is None
+    assert sig._sorted_ascii(plain, None) == sig.casso_form(plain, "ascii")
+    assert sig._sorted_ascii({"amount": 1.5}, None) is None  # floats: 1e16 against 1e+16
+    assert sig._sorted_ascii({"name": "Nguyễn"}, None) is None
+    assert sig._sorted_ascii({"name": "a\x7f"}, None) is None
+
+
+def _holds_float(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_float(v) for v in value)
+    return isinstance(value, float)
+
+
+@given(st.dictionaries(_JSON_TEXT, _CASSO_BODIES, max_size=4))
+def test_the_casso_decoder_notes_exactly_the_bodies_holding_a_float(body: dict[str, object]) -> None:
+    # The adapter hands this note to verify_casso instead of looking through the body itself.
+    decoded, floats = decode_object_noting_floats(json.dumps(body).encode())
+    assert decoded == body
+    assert floats == _holds_float(body)
+    assert list(sig.casso_candidates(decoded, floats=floats)) == list(sig.casso_candidates(decoded))
 
 
 def test_casso_records_the_form_that_was_signed():

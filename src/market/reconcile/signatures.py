@@ -171,15 +171,16 @@ def _without_floats(value: object) -> bool:
     return True
 
 
-def _sorted_ascii(body: object) -> bytes | None:
+def _sorted_ascii(body: object, floats: bool | None) -> bytes | None:
     """msgspec's key-sorted JSON of ``body`` where it is byte for byte ``json.dumps``' ascii form, else ``None``.
 
     ~0.7 µs where ``json.dumps(sort_keys=True)`` takes ~5. They write the same bytes for ASCII
     text (control characters, quotes and backslashes escaped alike), integers, ``null`` and
     booleans; they differ on non-ASCII (msgspec writes UTF-8), DEL (``json`` escapes it) and
-    floats (``1e16`` against ``1e+16``), which send the body to ``json.dumps``.
+    floats (``1e16`` against ``1e+16``), which send the body to ``json.dumps``. ``floats``: whether
+    ``body`` holds a float, when its decoder noted it; ``None`` to look.
     """
-    if not _without_floats(body):
+    if floats or (floats is None and not _without_floats(body)):
         return None
     try:
         fast = msgspec.json.encode(body, order="sorted")
@@ -190,7 +191,7 @@ def _sorted_ascii(body: object) -> bytes | None:
     return None
 
 
-def casso_candidates(body: object) -> Iterator[tuple[str, bytes]]:
+def casso_candidates(body: object, *, floats: bool | None = None) -> Iterator[tuple[str, bytes]]:
     """Every serialisation of the key-sorted body that Casso's official samples could have signed.
 
     The samples disagree on non-ASCII and ``/`` (Python escapes unicode, PHP also escapes ``/``,
@@ -198,8 +199,9 @@ def casso_candidates(body: object) -> Iterator[tuple[str, bytes]]:
     accepting any of them safe. The first is the official Python sample's. Each form is made
     only when asked for, and only when it differs from those before: a body of ASCII text with
     no ``/`` (most of them) has one form, and ``json.dumps`` was most of a Casso delivery's cost.
+    ``floats``: whether ``body`` holds a float, if its decoder noted it (``None``: look).
     """
-    ascii_form = _sorted_ascii(body) or casso_form(body, "ascii")
+    ascii_form = _sorted_ascii(body, floats) or casso_form(body, "ascii")
     yield "ascii", ascii_form
     # Without a \u escape every character was ASCII, so the unicode form is the same text.
     unicode_form = casso_form(body, "unicode") if b"\\u" in ascii_form else ascii_form
@@ -216,14 +218,18 @@ def casso_signature(secret: str, timestamp: str, canonical_body: bytes) -> str:
     return _hmac_hex(secret, timestamp.encode() + b"." + canonical_body, "sha512")
 
 
-def verify_casso(secret: str, timestamp: str, body: object, signature: str) -> str | None:
+def verify_casso(
+    secret: str, timestamp: str, body: object, signature: str, *, floats: bool | None = None
+) -> str | None:
     """Which of :data:`CASSO_FORMS` ``signature`` signs, or ``None``.
+
+    ``floats``: whether ``body`` holds a float, if its decoder noted it (``None``: look).
 
     The forms are tried in order until one matches, each comparison in constant time; how many
     were tried tells only which public serialisation of the body was signed.
     """
     expected = signature.lower()
-    for form, candidate in casso_candidates(body):
+    for form, candidate in casso_candidates(body, floats=floats):
         if constant_time_equal(casso_signature(secret, timestamp, candidate), expected):
             return form
     return None

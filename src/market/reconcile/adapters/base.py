@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "StaleRequestError",
     "bank_bin",
     "decode_object",
+    "decode_object_noting_floats",
     "digest_id",
     "dong_value",
     "optional_text",
@@ -108,6 +110,42 @@ def decode_object(body: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MalformedRequestError("the body must be a JSON object")
     return value
+
+
+class _FloatWatch(threading.local):
+    """Whether the watching decoder met a JSON float in this thread's last decode."""
+
+    seen = False
+
+
+_FLOATS = _FloatWatch()
+
+
+def _noted_float(text: str) -> float:
+    _FLOATS.seen = True
+    return float(text)  # correctly rounded, as msgspec's own parse
+
+
+# Called only for floats, which deliveries almost never hold: noting them costs nothing otherwise,
+# where looking through the decoded body for one took ~1 µs.
+_WATCHING_DECODER = msgspec.json.Decoder(float_hook=_noted_float)
+
+
+def decode_object_noting_floats(body: bytes) -> tuple[dict[str, Any], bool]:
+    """:func:`decode_object`, and whether the JSON held a float anywhere.
+
+    Raises:
+        MalformedRequestError: the body is not JSON, or is JSON but not an object.
+    """
+    watch = _FLOATS
+    watch.seen = False
+    try:
+        value = _WATCHING_DECODER.decode(body)
+    except msgspec.DecodeError as exc:
+        raise MalformedRequestError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise MalformedRequestError("the body must be a JSON object")
+    return value, watch.seen
 
 
 def optional_text(obj: Mapping[str, Any], key: str) -> str | None:
@@ -199,6 +237,15 @@ def parse_bank_time(text: str | None, key: str) -> dt.datetime:
     """
     if not text:
         raise MalformedRequestError(f"{key} is required")
+    if len(text) == 19:  # "YYYY-MM-DD HH:MM:SS", what the providers send
+        # Read as UTC ("Z": tzinfo is dt.UTC itself), then shifted back by Vietnam's fixed offset:
+        # ~0.3 µs, where a naive parse and .replace(tzinfo=) took ~1.8 (replace alone ~1.4).
+        # Anything this does not take (a zone in 19 characters, an hour out of range) gets the
+        # general parse below and its message.
+        try:
+            return dt.datetime.fromisoformat(text + "Z") - _VIETNAM_OFFSET
+        except (ValueError, OverflowError):
+            pass
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:

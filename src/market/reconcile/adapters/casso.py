@@ -20,7 +20,7 @@ from market.reconcile.adapters.base import (
     NotConfiguredError,
     StaleRequestError,
     bank_bin,
-    decode_object,
+    decode_object_noting_floats,
     optional_text,
     parse_bank_time,
     required_text,
@@ -53,8 +53,8 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
     if parts is None:
         raise ForgedRequestError("X-Casso-Signature must look like t=<milliseconds>,v1=<hex>")
     timestamp, signature = parts
-    envelope = decode_object(body)
-    form = verify_casso(secret, timestamp, envelope, signature)
+    envelope, floats = decode_object_noting_floats(body)
+    form = verify_casso(secret, timestamp, envelope, signature, floats=floats)
     if form is None:
         raise ForgedRequestError("the X-Casso-Signature does not match the body")
     if not is_fresh(int(timestamp) / 1000, received_at.timestamp(), REPLAY_WINDOW_SECONDS):
