@@ -189,6 +189,39 @@ def test_generic_signature_covers_timestamp_and_raw_body():
     assert not sig.verify_generic("s", "1700000000", body, _flip(good))
 
 
+def _spellings(signature: str) -> tuple[list[str], list[str]]:
+    """The same hex MAC in other case (accepted), and near misses that must be refused."""
+    head, _, digits = signature.rpartition("=")
+    prefix = head + "=" if head else ""
+    same = [prefix + digits.upper(), prefix + digits.lower()]
+    wrong = [
+        prefix + digits[:10] + " " + digits[10:],  # whitespace that bytes.fromhex would skip
+        prefix + digits[:10] + " " + digits[11:],
+        prefix + digits[:-2],  # one byte short
+        prefix + digits + "00",  # one byte more
+        prefix + digits[:-1] + "g",  # not hex
+        prefix + digits[:-1] + "\u0661",  # a digit, but not a hex one
+        prefix,
+    ]
+    return same, wrong
+
+
+def test_every_provider_takes_its_hex_signature_in_either_case_and_nothing_near_it():
+    generic_good = sig.generic_signature("s", "1700000000", b"{}")
+    checks = [
+        (lambda value: sig.verify_payos(PAYOS_KEY, PAYOS_DATA, value), PAYOS_SIGNATURE),
+        (lambda value: sig.verify_sepay(SEPAY_SECRET, SEPAY_TIMESTAMP, SEPAY_BODY, value), SEPAY_SIGNATURE),
+        (lambda value: sig.verify_casso(CASSO_KEY, CASSO_T, CASSO_BODY, value) is not None, CASSO_V1),
+        (lambda value: sig.verify_generic("s", "1700000000", b"{}", value), generic_good),
+    ]
+    for verify, signature in checks:
+        same, wrong = _spellings(signature)
+        assert all(verify(value) for value in same), signature
+        assert not any(verify(value) for value in wrong), signature
+    assert not sig.verify_sepay(SEPAY_SECRET, SEPAY_TIMESTAMP, SEPAY_BODY, SEPAY_SIGNATURE.removeprefix("sha256="))
+    assert not sig.verify_sepay(SEPAY_SECRET, SEPAY_TIMESTAMP, SEPAY_BODY, "sha512=" + SEPAY_SIGNATURE[7:])
+
+
 def test_timed_header_parsing():
     assert sig.parse_timed_header("t=1727948258788,v1=abc") == ("1727948258788", "abc")
     assert sig.parse_timed_header(" v1=abc , t=12 ") == ("12", "abc")
