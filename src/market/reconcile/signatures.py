@@ -13,7 +13,8 @@ import functools
 import hashlib
 import hmac
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping
+import operator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -123,6 +124,23 @@ def _payos_value(value: object) -> str:
 
 
 _PAYOS_EMPTY = frozenset({"null", "undefined"})
+_PLAIN = frozenset({str, int})
+_ValuesOf = Callable[[Mapping[str, object]], tuple[object, ...]]
+# Layouts by the data's keys as they arrived: payOS sends the same fields, in the same order, in
+# every delivery. Bounded, as the keys come from the body before the signature is checked.
+_PAYOS_LAYOUTS: dict[tuple[str, ...], tuple[_ValuesOf, str]] = {}
+_PAYOS_LAYOUTS_KEPT = 64
+
+
+def _payos_layout(keys: tuple[str, ...]) -> tuple[_ValuesOf, str]:
+    """For data with ``keys`` (two or more): a getter of its values in sorted key order, and a
+    ``str.format`` template writing ``k1={}&k2={}...`` around them."""
+    ordered = sorted(keys)
+    template = "&".join(key.replace("{", "{{").replace("}", "}}") + "={}" for key in ordered)
+    if len(_PAYOS_LAYOUTS) >= _PAYOS_LAYOUTS_KEPT:
+        _PAYOS_LAYOUTS.clear()
+    layout = _PAYOS_LAYOUTS[keys] = (operator.itemgetter(*ordered), template)
+    return layout
 
 
 def payos_canonical(data: Mapping[str, object]) -> str:
@@ -131,20 +149,15 @@ def payos_canonical(data: Mapping[str, object]) -> str:
     Built from the raw object, not a typed model, so a field payOS adds later is signed too and
     verification keeps working (the Python SDK's failure mode, webhooks.md §1.2).
     """
-    pairs = []
-    for key in sorted(data):
-        value = data[key]
-        # Text and whole numbers, nearly every field, written here: a call per field was a third
-        # of a payOS delivery's verification.
-        kind = type(value)
-        if kind is str:
-            text = "" if value in _PAYOS_EMPTY else value
-        elif kind is int:
-            text = str(value)
-        else:
-            text = _payos_value(value)
-        pairs.append(f"{key}={text}")
-    return "&".join(pairs)
+    if len(data) > 1:
+        keys = tuple(data)
+        values_of, template = _PAYOS_LAYOUTS.get(keys) or _payos_layout(keys)
+        values = values_of(data)
+        # Text (none of it "null"/"undefined") and whole numbers, as in every real delivery, are
+        # written as they are, by one str.format in C (~1 µs; a formatted pair per field was ~4).
+        if _PLAIN.issuperset(map(type, values)) and _PAYOS_EMPTY.isdisjoint(values):
+            return template.format(*values)
+    return "&".join(f"{key}={_payos_value(data[key])}" for key in sorted(data))
 
 
 def payos_signature(key: str, data: Mapping[str, object]) -> str:
