@@ -17,14 +17,18 @@ request, and checks that the journal holds at least one row per acknowledged web
   Casso's ids count up, banks' references (FT...) grow with time, so real deliveries reach the
   journal's indexes near their right-hand end. ``--order shuffled`` sends them in random order,
   every key at a random place in the indexes: the adversarial case for SQLite, reported too.
-* Each round measures the no-op and then the webhook with the same bodies, back to back; the
-  summary is the median over rounds of those adjacent ratios (on a shared machine the rate of
-  either moves by ±20 % within minutes, so a ratio of phases far apart says little).
+* Each round measures the no-op and the webhook with the same bodies, alternating: ``--slices``
+  turns each endpoint's ``--seconds`` into that many slices (at least a second each), no-op then
+  webhook, so both meet the same moments of the host; the round's ratio is the webhook's requests
+  over the no-op's in the same total time. The summary is the median over rounds of those ratios
+  (on a shared machine the rate of either moves by ±20 % within seconds: a ratio of phases far
+  apart says little, and whole-phase rounds ranged 0.46-1.09 on the same code).
 * The matching loop is off (``MARKET_RUN_MATCHER=false``): this measures ingest. ``--matcher``
   runs it in the same process, on the same core; its CPU then counts against the webhooks.
 * On PostgreSQL give it an empty database: the journal is not emptied between runs.
 
     .venv/bin/python benchmarks/load_webhooks.py --providers generic,sepay --seconds 10 --rounds 2
+    .venv/bin/python benchmarks/load_webhooks.py --providers casso --seconds 8 --slices 8 --rounds 6
     .venv/bin/python benchmarks/load_webhooks.py --order shuffled
     .venv/bin/python benchmarks/load_webhooks.py --database-url postgresql://postgres@127.0.0.1:5432/bench
 """
@@ -205,11 +209,45 @@ def _phase(
     _write_requests(path, port, requests)
     cpu_before = _cpu_seconds(server_pid)
     result = _wrk(path, port, args.seconds, args.connections)
-    result["server_cpu_us"] = (_cpu_seconds(server_pid) - cpu_before) / max(1, result["requests"]) * 1e6
+    result["server_cpu_s"] = _cpu_seconds(server_pid) - cpu_before
+    result["server_cpu_us"] = result["server_cpu_s"] / max(1, result["requests"]) * 1e6
     result["rps"] = result["requests"] / result["duration_us"] * 1e6
     # wrk stops at the first request past the end, cutting off the ones in flight.
     result["exhausted"] = result["requests"] + args.connections >= len(requests)
     return result
+
+
+def _combined(slices: list[dict[str, float]]) -> dict[str, float]:
+    """One endpoint's slices as one measurement: requests over time, CPU over requests.
+
+    Latency percentiles cannot be added up: p50 and p99 are the medians of the slices' own.
+    """
+    requests = sum(r["requests"] for r in slices)
+    return {
+        "requests": requests,
+        "duration_us": sum(r["duration_us"] for r in slices),
+        "rps": requests / sum(r["duration_us"] for r in slices) * 1e6,
+        "server_cpu_us": sum(r["server_cpu_s"] for r in slices) / max(1, requests) * 1e6,
+        "non2xx": sum(r["non2xx"] for r in slices),
+        "socket_errors": sum(r["socket_errors"] for r in slices),
+        "p50_us": statistics.median(r["p50_us"] for r in slices),
+        "p99_us": statistics.median(r["p99_us"] for r in slices),
+        "exhausted": any(r["exhausted"] for r in slices),
+    }
+
+
+def _alternating(
+    server_pid: int, workdir: Path, port: int, signed: list[tuple[str, bytes, dict[str, str]]], args: Any
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The no-op and the webhook endpoint in alternating slices, each slice its own share of ``signed``."""
+    share = len(signed) // args.slices
+    timing = argparse.Namespace(seconds=max(1, args.seconds // args.slices), connections=args.connections)
+    noop, hook = [], []
+    for start in range(0, share * args.slices, share):
+        chunk = signed[start : start + share]
+        noop.append(_phase(server_pid, workdir, port, [(NOOP, b, h) for _, b, h in chunk], timing))
+        hook.append(_phase(server_pid, workdir, port, chunk, timing))
+    return _combined(noop), _combined(hook)
 
 
 def _line(name: str, r: dict[str, float]) -> str:
@@ -224,8 +262,16 @@ def _line(name: str, r: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--providers", default="generic,sepay", help="comma-separated: payos,sepay,casso,generic")
-    parser.add_argument("--seconds", type=int, default=10, help="measured time per phase")
-    parser.add_argument("--requests", type=int, default=300_000, help="pre-signed requests per phase (upper bound)")
+    parser.add_argument("--seconds", type=int, default=10, help="measured time per endpoint per round")
+    parser.add_argument(
+        "--slices", type=int, default=5, help="alternating no-op/webhook slices per round (at least 1 s each)"
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=300_000,
+        help="pre-signed requests per endpoint per round, shared among the slices (upper bound)",
+    )
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
@@ -275,8 +321,7 @@ def main() -> None:
                 # The same signed bodies go to both endpoints; the no-op one stores nothing.
                 seed += 1
                 signed = _signed(provider, args.requests, seed, args.order)
-                noop = _phase(server.pid, workdir, port, [(NOOP, b, h) for _, b, h in signed], args)
-                hook = _phase(server.pid, workdir, port, signed, args)
+                noop, hook = _alternating(server.pid, workdir, port, signed, args)
                 acknowledged += int(hook["requests"] - hook["non2xx"])
                 rows.append((provider, round_no, noop))
                 rows.append((provider, round_no, hook))
@@ -286,7 +331,8 @@ def main() -> None:
     journalled = _journal_rows()
     shutil.rmtree(workdir, ignore_errors=True)
     print(
-        f"database {url.split(':')[0]}, wrk -t1 -c{args.connections} {args.seconds} s per phase, "
+        f"database {url.split(':')[0]}, wrk -t1 -c{args.connections} {args.seconds} s per endpoint per round "
+        f"in {args.slices} alternating slices, "
         f"pinned {'server CPU 0, wrk CPU 1' if _pin(0) else 'no'}, "
         f"matcher {'on' if args.matcher else 'off'}, order {args.order}"
     )
