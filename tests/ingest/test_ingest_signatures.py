@@ -134,6 +134,13 @@ def test_payos_canonical_examples():
     assert sig.payos_canonical({"b": "null", "a": 5, "c{}": "undefined", "d": "x"}) == "a=5&b=&c{}=&d=x"
     assert sig.payos_canonical({"b": True, "a": None}) == "a=&b=true"
     assert sig.payos_canonical({"a": 1}) == "a=1"
+    # Each value the rule writes otherwise than %s, beside plain ones.
+    for value, written in ((None, ""), (True, "true"), (False, "false"), ("null", ""), ("undefined", "")):
+        assert sig.payos_canonical({"z": value, "a": 1, "m": "x"}) == f"a=1&m=x&z={written}"
+    assert sig.payos_canonical({"z": [{"b": 1, "a": 2}], "a": 1}) == 'a=1&z=[{"a":2,"b":1}]'
+    assert sig.payos_canonical({"z": {"b": 1, "a": 2}, "a": 1}) == 'a=1&z={"a":2,"b":1}'
+    assert sig.payos_canonical({"memo": "x=None", "n%s": 2, "e": []}) == "e=[]&memo=x=None&n%s=2"
+    assert sig.payos_canonical({"b": 1.5, "a": "50%"}) == "a=50%&b=1.5"
     assert sig.payos_canonical({}) == ""
 
 
@@ -338,13 +345,14 @@ _PAYOS_VALUES = (
     st.none()
     | st.booleans()
     | st.integers()
-    | st.floats(allow_nan=False)
-    | st.sampled_from(["null", "undefined", "", "CK/TT 1", "Nguyễn"])
+    | st.floats()
+    | st.sampled_from(["null", "undefined", "", "CK/TT 1", "Nguyễn", "None", "x=None", "True", "%s", "[", "{}"])
     | st.lists(st.dictionaries(st.sampled_from("ba"), st.integers(), max_size=2), max_size=2)
+    | st.dictionaries(st.sampled_from("ba"), st.integers(), max_size=2)
 )
 
 
-@given(st.dictionaries(st.text(alphabet="abcXYZ{}", min_size=1, max_size=5), _PAYOS_VALUES, max_size=8))
+@given(st.dictionaries(st.text(alphabet="abcXYZ{}%=", min_size=1, max_size=5), _PAYOS_VALUES, max_size=8))
 def test_payos_canonical_writes_every_value_as_the_general_rule_does(data: dict[str, object]) -> None:
     # Also the plain case the canonical string is written quickly for: text and whole numbers only.
     plain = {key: value for key, value in data.items() if type(value) in (str, int)}

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import operator
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -123,20 +124,22 @@ def _payos_value(value: object) -> str:
     return str(value)
 
 
-_PAYOS_EMPTY = frozenset({"null", "undefined"})
-_PLAIN = frozenset({str, int})
 _ValuesOf = Callable[[Mapping[str, object]], tuple[object, ...]]
 # Layouts by the data's keys as they arrived: payOS sends the same fields, in the same order, in
 # every delivery. Bounded, as the keys come from the body before the signature is checked.
 _PAYOS_LAYOUTS: dict[tuple[str, ...], tuple[_ValuesOf, str]] = {}
 _PAYOS_LAYOUTS_KEPT = 64
+# A value that ``%s`` writes otherwise than the rule (null, a boolean, an array, an object, the
+# text "null" or "undefined") shows as one of these right after its ``key=``. Text that merely
+# contains one (a memo "x=None") also sends the data to the general rule, which is never wrong.
+_PAYOS_NOT_PLAIN = re.compile(r"=(?:None|True|False|\[|\{|null|undefined)")
 
 
 def _payos_layout(keys: tuple[str, ...]) -> tuple[_ValuesOf, str]:
     """For data with ``keys`` (two or more): a getter of its values in sorted key order, and a
-    ``str.format`` template writing ``k1={}&k2={}...`` around them."""
+    ``%`` template writing ``k1=%s&k2=%s...`` around them."""
     ordered = sorted(keys)
-    template = "&".join(key.replace("{", "{{").replace("}", "}}") + "={}" for key in ordered)
+    template = "&".join(key.replace("%", "%%") + "=%s" for key in ordered)
     if len(_PAYOS_LAYOUTS) >= _PAYOS_LAYOUTS_KEPT:
         _PAYOS_LAYOUTS.clear()
     layout = _PAYOS_LAYOUTS[keys] = (operator.itemgetter(*ordered), template)
@@ -152,11 +155,12 @@ def payos_canonical(data: Mapping[str, object]) -> str:
     if len(data) > 1:
         keys = tuple(data)
         values_of, template = _PAYOS_LAYOUTS.get(keys) or _payos_layout(keys)
-        values = values_of(data)
-        # Text (none of it "null"/"undefined") and whole numbers, as in every real delivery, are
-        # written as they are, by one str.format in C (~1 µs; a formatted pair per field was ~4).
-        if _PLAIN.issuperset(map(type, values)) and _PAYOS_EMPTY.isdisjoint(values):
-            return template.format(*values)
+        # Text and numbers, all a real delivery holds, are written by %s as the rule writes them:
+        # one %-format and one scan in C (~26k instructions; a formatted pair per field took ~38k,
+        # and checking each value's type and text instead of the scan ~11k more).
+        text = template % values_of(data)
+        if _PAYOS_NOT_PLAIN.search(text) is None:
+            return text
     return "&".join(f"{key}={_payos_value(data[key])}" for key in sorted(data))
 
 
