@@ -103,8 +103,12 @@ def decode_object(body: bytes) -> dict[str, Any]:
     Raises:
         MalformedRequestError: the body is not JSON, or is JSON but not an object.
     """
+    return _object_from(_DECODER, body)
+
+
+def _object_from(decoder: msgspec.json.Decoder[Any], body: bytes) -> dict[str, Any]:
     try:
-        value = _DECODER.decode(body)
+        value = decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise MalformedRequestError(f"the body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -139,12 +143,7 @@ def decode_object_noting_floats(body: bytes) -> tuple[dict[str, Any], bool]:
     """
     watch = _FLOATS
     watch.seen = False
-    try:
-        value = _WATCHING_DECODER.decode(body)
-    except msgspec.DecodeError as exc:
-        raise MalformedRequestError(f"the body is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise MalformedRequestError("the body must be a JSON object")
+    value = _object_from(_WATCHING_DECODER, body)
     return value, watch.seen
 
 
