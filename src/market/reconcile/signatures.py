@@ -82,6 +82,11 @@ def _hmac_hex(key: str, message: bytes, digest: str) -> str:
     return _hmac_bytes(key, message, digest).hex()
 
 
+def _timed(timestamp: str, body: bytes) -> bytes:
+    """What SePay, Casso and our generic format sign: the timestamp, a dot, then the body."""
+    return timestamp.encode() + b"." + body
+
+
 _MAC_SIZE = {"sha256": 32, "sha512": 64}
 
 
@@ -179,16 +184,14 @@ def verify_payos(key: str, data: Mapping[str, object], signature: str) -> bool:
 
 def sepay_signature(secret: str, timestamp: str, raw_body: bytes) -> str:
     """``sha256=`` + hex HMAC-SHA256 over ``timestamp + "." + raw body``, as in ``X-SePay-Signature``."""
-    return "sha256=" + _hmac_hex(secret, timestamp.encode() + b"." + raw_body, "sha256")
+    return "sha256=" + _hmac_hex(secret, _timed(timestamp, raw_body), "sha256")
 
 
 def verify_sepay(secret: str, timestamp: str, raw_body: bytes, signature: str) -> bool:
     """Whether ``signature`` (the ``X-SePay-Signature`` header) signs this timestamp and body."""
     prefix, sep, hex_signature = signature.strip().partition("=")
     return (
-        prefix == "sha256"
-        and bool(sep)
-        and _mac_matches(secret, timestamp.encode() + b"." + raw_body, "sha256", hex_signature)
+        prefix == "sha256" and bool(sep) and _mac_matches(secret, _timed(timestamp, raw_body), "sha256", hex_signature)
     )
 
 
@@ -266,7 +269,7 @@ def casso_candidates(body: object, *, floats: bool | None = None) -> Iterator[tu
 
 def casso_signature(secret: str, timestamp: str, canonical_body: bytes) -> str:
     """Hex HMAC-SHA512 over ``t + "." + canonical JSON``, the ``v1`` of ``X-Casso-Signature``."""
-    return _hmac_hex(secret, timestamp.encode() + b"." + canonical_body, "sha512")
+    return _hmac_hex(secret, _timed(timestamp, canonical_body), "sha512")
 
 
 def verify_casso(
@@ -282,9 +285,8 @@ def verify_casso(
     received = _signed_mac(signature, "sha512")
     if received is None:
         return None
-    prefix = timestamp.encode() + b"."
     for form, candidate in casso_candidates(body, floats=floats):
-        if hmac.compare_digest(_hmac_bytes(secret, prefix + candidate, "sha512"), received):
+        if hmac.compare_digest(_hmac_bytes(secret, _timed(timestamp, candidate), "sha512"), received):
             return form
     return None
 
@@ -294,12 +296,12 @@ def verify_casso(
 
 def generic_signature(secret: str, timestamp: str, raw_body: bytes) -> str:
     """Hex HMAC-SHA256 over ``t + "." + raw body``, the ``v1`` of ``X-Market-Signature``."""
-    return _hmac_hex(secret, timestamp.encode() + b"." + raw_body, "sha256")
+    return _hmac_hex(secret, _timed(timestamp, raw_body), "sha256")
 
 
 def verify_generic(secret: str, timestamp: str, raw_body: bytes, signature: str) -> bool:
     """Whether ``signature`` signs this timestamp and raw body under ``secret``."""
-    return _mac_matches(secret, timestamp.encode() + b"." + raw_body, "sha256", signature)
+    return _mac_matches(secret, _timed(timestamp, raw_body), "sha256", signature)
 
 
 # --- shared helpers -----------------------------------------------------------------------------
