@@ -18,6 +18,11 @@ instruction ratio is a steady guide to changes in our code, not the req/s ratio 
     .venv/bin/python benchmarks/instructions_webhooks.py                       # no-op, generic, sepay
     .venv/bin/python benchmarks/instructions_webhooks.py --endpoints noop,payos --seconds 60
     .venv/bin/python benchmarks/instructions_webhooks.py --database-url postgresql://postgres@127.0.0.1:5432/bench
+    .venv/bin/python benchmarks/instructions_webhooks.py --stages generic --seconds 20   # where the extra goes
+
+``--stages PROVIDER`` serves ``webhook_stages.py``'s app instead: the no-op, then endpoints that
+stop after reading, after the adapter, and after a group commit that writes nothing, then the
+webhook; the differences say what each stage adds to the no-op.
     PYTHONPATH=/other/checkout/src .venv/bin/python benchmarks/instructions_webhooks.py   # another tree
 
 Needs ``apt-get install valgrind wrk``; takes ~1 minute per endpoint plus start-up.
@@ -73,9 +78,45 @@ def _phase(
     return _dumped_instructions(out, before), int(result["requests"] - result["non2xx"])
 
 
+_STAGES = ("noop", "read", "verify", "suspend")
+
+
+def _target(endpoint: str, provider: str) -> str:
+    """The path of an endpoint: the no-op, a stage of ``webhook_stages`` or a provider's webhook."""
+    if endpoint == "noop":
+        return load.NOOP
+    if endpoint == "verify":
+        return f"/webhooks/_verify_{provider}"
+    if endpoint in ("read", "suspend"):
+        return f"/webhooks/_{endpoint}"
+    return f"/webhooks/{endpoint}"
+
+
+def _print_stages(provider: str, results: dict[str, float]) -> None:
+    """What each stage adds to the no-op, from the endpoints that stop after it (``webhook_stages``)."""
+    noop, read, verify, suspend = (results[name] for name in _STAGES)
+    journal = results[provider] - verify - (suspend - noop)
+    print(f"  stages of a {provider} delivery, instructions per request beyond the no-op's {noop:,.0f}:")
+    for label, count in (
+        ("read headers and body as the webhooks do", read - noop),
+        ("verify and decode (the adapter)", verify - read),
+        ("wait for the group commit (suspend, resume)", suspend - noop),
+        ("journal: row, INSERT, COMMIT (the rest)", journal),
+        ("all of the webhook's own work", results[provider] - noop),
+    ):
+        print(f"    {label:45s} {count:+10,.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--endpoints", default="noop,generic,sepay", help="noop and/or " + ",".join(PROVIDERS))
+    parser.add_argument(
+        "--stages",
+        choices=PROVIDERS,
+        default=None,
+        help="instead of --endpoints: the no-op, each stage of this provider's delivery (webhook_stages.py), "
+        "and its webhook, with what each stage adds",
+    )
     parser.add_argument("--seconds", type=int, default=40, help="measured time per endpoint (under valgrind)")
     parser.add_argument("--order", choices=("arrival", "shuffled"), default="arrival")
     parser.add_argument(
@@ -83,8 +124,8 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep callgrind's dumps (for callgrind_annotate)")
     args = parser.parse_args()
-    endpoints = args.endpoints.split(",")
-    unknown = set(endpoints) - {"noop", *PROVIDERS}
+    endpoints = [*_STAGES, args.stages] if args.stages else args.endpoints.split(",")
+    unknown = set(endpoints) - {*_STAGES, *PROVIDERS} if args.stages else set(endpoints) - {"noop", *PROVIDERS}
     if unknown:
         raise SystemExit(f"unknown endpoints: {', '.join(sorted(unknown))}")
     for tool in ("valgrind", "callgrind_control", "wrk"):
@@ -100,21 +141,21 @@ def main() -> None:
     migrate(load_settings())
     port = load._free_port()
     callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={workdir / 'callgrind.out'}"]
-    server = load.start_server(env, port, wrapper=callgrind, wait_seconds=300)
-    # The no-op phase sends the first webhook provider's bodies (they are the same requests).
-    body_of = {
-        name: (name if name != "noop" else next((e for e in endpoints if e != "noop"), "generic")) for name in endpoints
-    }
+    factory = "webhook_stages:stages_app" if args.stages else "load_webhooks:bench_app"
+    server = load.start_server(env, port, wrapper=callgrind, wait_seconds=300, factory=factory)
+    # Every endpoint gets the same provider's bodies: the stages and the no-op read them like the webhook.
+    provider = args.stages or next((e for e in endpoints if e != "noop"), "generic")
+    body_of = {name: name if name in PROVIDERS else provider for name in endpoints}
     results: dict[str, float] = {}
     try:
         for name in endpoints:  # warm up each endpoint: imports, caches, the journal's first pages
             warm = load._signed(body_of[name], 1500, seed=9999 - len(results))
-            target = load.NOOP if name == "noop" else f"/webhooks/{name}"
+            target = _target(name, body_of[name])
             _phase(server, workdir, port, [(target, b, h) for _, b, h in warm], 10)
         for seed, name in enumerate(endpoints, start=1):
             # Signed now, so still fresh (5-minute window) when valgrind gets to them.
             signed = load._signed(body_of[name], 20_000, seed, args.order)
-            target = load.NOOP if name == "noop" else f"/webhooks/{name}"
+            target = _target(name, body_of[name])
             instructions, answered = _phase(server, workdir, port, [(target, b, h) for _, b, h in signed], args.seconds)
             results[name] = instructions / max(1, answered)
             print(
@@ -127,9 +168,11 @@ def main() -> None:
             print(f"  callgrind dumps kept in {workdir} (one per phase, warm-ups first)")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    if args.stages:
+        _print_stages(args.stages, results)
     if "noop" in results:
         for name, count in results.items():
-            if name != "noop":
+            if name in PROVIDERS:
                 print(
                     f"  {name}: no-op / webhook = {results['noop'] / count:.2f} (by instructions; order {args.order})"
                 )

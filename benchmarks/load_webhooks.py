@@ -103,11 +103,17 @@ def server_env(database_url: str, *, matcher: bool = False) -> dict[str, str]:
 
 
 def start_server(
-    env: dict[str, str], port: int, *, wrapper: list[str] | None = None, wait_seconds: float = 30
+    env: dict[str, str],
+    port: int,
+    *,
+    wrapper: list[str] | None = None,
+    wait_seconds: float = 30,
+    factory: str = "load_webhooks:bench_app",
 ) -> subprocess.Popen[bytes]:
     """The benchmark app under uvicorn on ``port``, once ``/healthz`` answers.
 
     ``wrapper`` runs it under another program (``valgrind ...``); by default it is pinned to CPU 0.
+    ``factory`` is the app's uvicorn factory in this directory (``webhook_stages:stages_app``).
     """
     command = [
         *(_pin(0) if wrapper is None else wrapper),
@@ -117,7 +123,7 @@ def start_server(
         "--app-dir",
         str(HERE),
         "--factory",
-        "load_webhooks:bench_app",
+        factory,
         "--host",
         "127.0.0.1",
         "--port",

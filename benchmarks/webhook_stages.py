@@ -1,0 +1,96 @@
+"""The benchmark app with one endpoint per stage of a webhook delivery (``instructions_webhooks.py --stages``).
+
+A webhook does what the no-op does (read the body, answer a constant) plus three things. Each
+endpoint here stops after one of them, so the difference between two endpoints' instructions is
+what that stage costs on the real request path:
+
+* ``POST /webhooks/_read``: the webhooks' own reading: settings, ``header_dict``, ``read_webhook_body``.
+* ``POST /webhooks/_verify_<provider>``: that, then the provider's adapter (signature, decoding,
+  the canonical notification), as ``_ingest`` calls it.
+* ``POST /webhooks/_suspend``: the no-op, then a wait for a "commit" that writes nothing. The
+  waiters are released together, once the loop has gone round without a new one, as
+  ``JournalWriter._flush`` does: this is the price of answering after a group commit.
+
+What the full webhook costs beyond ``_verify`` and ``_suspend`` is the journal: its row, the
+INSERT and the COMMIT. The production app never has these routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import load_webhooks
+from litestar import MediaType, Request, Response, post
+
+from market.db import utcnow
+from market.reconcile.adapters import PARSERS
+from market.web.routes.webhooks import header_dict, read_webhook_body
+
+_OK = b'{"success":true}'
+
+
+class _EmptyBatches:
+    """Group commit without the commit: waiters wake together once a loop iteration adds nobody."""
+
+    def __init__(self) -> None:
+        self._waiting: list[asyncio.Future[None]] = []
+        self._scheduled = False
+        self._seen = 0
+
+    def join(self) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._waiting.append(future)
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        waiting = len(self._waiting)
+        if self._seen < waiting:  # still arriving: one more iteration, as JournalWriter._flush
+            self._seen = waiting
+            asyncio.get_running_loop().call_soon(self._flush)
+            return
+        self._scheduled = False
+        self._seen = 0
+        batch, self._waiting = self._waiting, []
+        for future in batch:
+            if not future.done():
+                future.set_result(None)
+
+
+def _verify_route(provider: str) -> Any:
+    @post(f"/webhooks/_verify_{provider}", status_code=200, media_type=MediaType.JSON, include_in_schema=False)
+    async def verify(request: Request[Any, Any, Any]) -> Response[bytes]:
+        settings = request.app.state["settings"]
+        headers = header_dict(request)
+        body = await read_webhook_body(request, headers, settings.webhook_max_body_bytes)
+        PARSERS[provider](body, headers, settings, utcnow())
+        return Response(_OK, media_type=MediaType.JSON)
+
+    return verify
+
+
+def stages_app() -> Any:
+    """``load_webhooks.bench_app`` plus the stage endpoints (uvicorn factory)."""
+    batches = _EmptyBatches()
+
+    @post("/webhooks/_read", status_code=200, media_type=MediaType.JSON, include_in_schema=False)
+    async def read(request: Request[Any, Any, Any]) -> Response[bytes]:
+        settings = request.app.state["settings"]
+        headers = header_dict(request)
+        await read_webhook_body(request, headers, settings.webhook_max_body_bytes)
+        return Response(_OK, media_type=MediaType.JSON)
+
+    @post("/webhooks/_suspend", status_code=200, media_type=MediaType.JSON, include_in_schema=False)
+    async def suspend(request: Request[Any, Any, Any]) -> Response[bytes]:
+        await request.body()
+        await batches.join()
+        return Response(_OK, media_type=MediaType.JSON)
+
+    app = load_webhooks.bench_app()
+    for handler in (read, suspend, *(_verify_route(provider) for provider in PARSERS)):
+        app.register(handler)
+    return app
