@@ -62,8 +62,11 @@ HERE = Path(__file__).parent
 NOOP = "/webhooks/_noop"
 
 
-def bench_app() -> Any:
-    """The app of ``MARKET_*`` settings plus the benchmark-only no-op route (uvicorn factory)."""
+def bench_app(settings: Any = None) -> Any:
+    """The app of ``settings`` (default: the ``MARKET_*`` variables) plus the benchmark-only no-op route.
+
+    A uvicorn factory (no arguments); the tests pass their settings.
+    """
     from market.web.app import create_app
 
     @post(NOOP, status_code=200, media_type=MediaType.JSON, include_in_schema=False)
@@ -71,7 +74,7 @@ def bench_app() -> Any:
         await request.body()
         return Response(b'{"success":true}', media_type=MediaType.JSON)
 
-    app = create_app()
+    app = create_app(settings)
     app.register(noop)
     return app
 

@@ -22,10 +22,11 @@ from typing import Any
 
 import load_webhooks
 from litestar import MediaType, Request, Response, post
+from litestar.exceptions import HTTPException
 
 from market.db import utcnow
-from market.reconcile.adapters import PARSERS
-from market.web.routes.webhooks import header_dict, read_webhook_body
+from market.reconcile.adapters import PARSERS, RejectionError
+from market.web.routes.webhooks import header_dict, read_webhook_body, rejection_status
 
 _OK = b'{"success":true}'
 
@@ -67,14 +68,17 @@ def _verify_route(provider: str) -> Any:
         settings = request.app.state["settings"]
         headers = header_dict(request)
         body = await read_webhook_body(request, headers, settings.webhook_max_body_bytes)
-        PARSERS[provider](body, headers, settings, utcnow())
+        try:
+            PARSERS[provider](body, headers, settings, utcnow())
+        except RejectionError as rejection:  # refused as the webhook would refuse it, never a 500
+            raise HTTPException(status_code=rejection_status(rejection), detail=str(rejection)) from None
         return Response(_OK, media_type=MediaType.JSON)
 
     return verify
 
 
-def stages_app() -> Any:
-    """``load_webhooks.bench_app`` plus the stage endpoints (uvicorn factory)."""
+def stages_app(settings: Any = None) -> Any:
+    """``load_webhooks.bench_app`` plus the stage endpoints (uvicorn factory; ``settings`` as there)."""
     batches = _EmptyBatches()
 
     @post("/webhooks/_read", status_code=200, media_type=MediaType.JSON, include_in_schema=False)
@@ -90,7 +94,7 @@ def stages_app() -> Any:
         await batches.join()
         return Response(_OK, media_type=MediaType.JSON)
 
-    app = load_webhooks.bench_app()
+    app = load_webhooks.bench_app(settings)
     for handler in (read, suspend, *(_verify_route(provider) for provider in PARSERS)):
         app.register(handler)
     return app
