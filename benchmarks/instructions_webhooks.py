@@ -19,11 +19,11 @@ instruction ratio is a steady guide to changes in our code, not the req/s ratio 
     .venv/bin/python benchmarks/instructions_webhooks.py --endpoints noop,payos --seconds 60
     .venv/bin/python benchmarks/instructions_webhooks.py --database-url postgresql://postgres@127.0.0.1:5432/bench
     .venv/bin/python benchmarks/instructions_webhooks.py --stages generic --seconds 20   # where the extra goes
+    PYTHONPATH=/other/checkout/src .venv/bin/python benchmarks/instructions_webhooks.py   # another tree
 
 ``--stages PROVIDER`` serves ``webhook_stages.py``'s app instead: the no-op, then endpoints that
 stop after reading, after the adapter, and after a group commit that writes nothing, then the
 webhook; the differences say what each stage adds to the no-op.
-    PYTHONPATH=/other/checkout/src .venv/bin/python benchmarks/instructions_webhooks.py   # another tree
 
 Needs ``apt-get install valgrind wrk``; takes ~1 minute per endpoint plus start-up.
 """
@@ -124,10 +124,12 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep callgrind's dumps (for callgrind_annotate)")
     args = parser.parse_args()
-    endpoints = [*_STAGES, args.stages] if args.stages else args.endpoints.split(",")
-    unknown = set(endpoints) - {*_STAGES, *PROVIDERS} if args.stages else set(endpoints) - {"noop", *PROVIDERS}
-    if unknown:
-        raise SystemExit(f"unknown endpoints: {', '.join(sorted(unknown))}")
+    if args.stages:  # argparse has checked the provider
+        endpoints = [*_STAGES, args.stages]
+    else:
+        endpoints = args.endpoints.split(",")
+        if unknown := set(endpoints) - {"noop", *PROVIDERS}:
+            raise SystemExit(f"unknown endpoints: {', '.join(sorted(unknown))}")
     for tool in ("valgrind", "callgrind_control", "wrk"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is needed: apt-get install -y valgrind wrk")

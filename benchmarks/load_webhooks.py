@@ -232,10 +232,11 @@ def _combined(slices: list[dict[str, float]]) -> dict[str, float]:
     Latency percentiles cannot be added up: p50 and p99 are the medians of the slices' own.
     """
     requests = sum(r["requests"] for r in slices)
+    duration_us = sum(r["duration_us"] for r in slices)
     return {
         "requests": requests,
-        "duration_us": sum(r["duration_us"] for r in slices),
-        "rps": requests / sum(r["duration_us"] for r in slices) * 1e6,
+        "duration_us": duration_us,
+        "rps": requests / duration_us * 1e6,
         "server_cpu_us": sum(r["server_cpu_s"] for r in slices) / max(1, requests) * 1e6,
         "non2xx": sum(r["non2xx"] for r in slices),
         "socket_errors": sum(r["socket_errors"] for r in slices),
