@@ -1,14 +1,14 @@
-"""The optional C kernels of the matching core (``_speedups.c``), or None where they are not built.
+"""The optional C kernels of the matching core and the journal (``_speedups.c``), or None where not built.
 
 ``pip install`` compiles them (``hatch_build.py``) when a C compiler and the Python headers are there;
 without them every caller falls back to the pure-Python reference implementation, with the same
-results and a good part less speed (benchmarks/bench_matching.py).
+results and a good part less speed (benchmarks/bench_matching.py, benchmarks/instructions_webhooks.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["Kernels", "speedups"]
 
@@ -25,6 +25,17 @@ class Kernels(Protocol):
     def near_codes(self, text: str, start: int, /) -> list[str]: ...
 
     def near_codes_in(self, text: str, /) -> list[str]: ...
+
+    def journal_rows(
+        self,
+        first_id: int,
+        items: Sequence[Any],
+        pending: str,
+        review: str,
+        sqlite_time: Callable[[Any], str],
+        json_text: Callable[[Any], str],
+        /,
+    ) -> list[Any]: ...
 
 
 def _load() -> Kernels | None:
