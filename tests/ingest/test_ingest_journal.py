@@ -270,18 +270,48 @@ def test_postgresql_transactions_in_flight_together_each_commit_their_own_rows(p
         await writer.start()
         try:
             first = asyncio.gather(*(writer.append(_delivery("sepay", f"a{n}", f"FTA{n}")) for n in range(30)))
-            await asyncio.sleep(0.3)  # the first batch now waits for the duplicate-check lock we hold
+            await asyncio.sleep(0.3)  # the first batch's INSERT now waits for the holder's uncommitted a0
             second = asyncio.gather(*(writer.append(_delivery("casso", f"b{n}", f"FTB{n}")) for n in range(30)))
             await asyncio.sleep(0.3)  # the second batch is in flight beside it
-            holder.exec_driver_sql(f"SELECT pg_advisory_unlock({journal._DUPLICATE_CHECK_LOCK})")
+            holder.rollback()
             return [*(await first), *(await second)]
         finally:
             await writer.stop()
 
     with engine.connect() as holder:
-        holder.exec_driver_sql(f"SELECT pg_advisory_lock({journal._DUPLICATE_CHECK_LOCK})")
+        holder.begin()
+        write_batch(holder, [_delivery("sepay", "a0", "FTA0")])  # the same key, not committed
         stored = asyncio.run(scenario(holder))
     assert all(s.created for s in stored)
     journal_rows = _journal(engine)
     assert len(journal_rows) == 60
     assert sorted(s.id for s in stored) == sorted(row_id for row_id, _, _ in journal_rows.values())
+
+
+@pytest.mark.postgres
+def test_postgresql_workers_storing_two_copies_of_a_credit_at_once_keep_one_original(postgres_engine):
+    # Two worker processes, each with its own transaction: the second copy's INSERT waits for the
+    # first copy's commit (the unique index of bank credits), then stores itself as its duplicate.
+    engine = postgres_engine
+    outcome: list[Stored] = []
+    with engine.connect() as first_worker:
+        first_worker.begin()
+        (original,) = write_batch(first_worker, [_delivery("sepay", "1", "FT-A")])
+
+        def second_worker():
+            with engine.begin() as conn:
+                outcome.extend(write_batch(conn, [_delivery("casso", "9", "FT-A")]))
+
+        thread = threading.Thread(target=second_worker)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive(), "the second copy did not wait for the first one's transaction"
+        first_worker.commit()
+    thread.join(10)
+    (copy,) = outcome
+    assert copy.created
+    assert copy.duplicate_of == original.id
+    assert _journal(engine) == {
+        ("sepay", "1"): (original.id, "pending", None),
+        ("casso", "9"): (copy.id, "duplicate", original.id),
+    }

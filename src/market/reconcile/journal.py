@@ -21,10 +21,14 @@ dialect: SQLAlchemy Core (compile, per-row parameter processing, read-back SELEC
 CPU per row. The stored values are what SQLAlchemy would write (PostgreSQL uses its processors;
 SQLite's fast encoders are pinned by a test).
 
-Idempotency is the database's: ``INSERT ... ON CONFLICT (provider, provider_txn_id) DO NOTHING``
-on both dialects, so several worker processes on PostgreSQL may ingest the same retry at once.
-The same bank credit arriving through a second provider (same receiving account and bank
-reference) is stored but marked ``duplicate`` of the first copy (webhooks.md §0 rule 4).
+Idempotency is the database's, and so is "one bank credit, one original": ``INSERT ... ON
+CONFLICT DO NOTHING`` against two unique keys, the provider's ``(provider, provider_txn_id)`` and
+the bank credit's ``(bank_reference, account_number)`` among rows that are not duplicates. A batch
+whose rows are all new is therefore one statement, with no lookups. A row the INSERT skipped is
+either a retry (its key is journalled: answered with the stored row) or the same bank credit
+arriving through a second provider: stored then with status ``duplicate`` of the first copy
+(webhooks.md §0 rule 4). Several worker processes on PostgreSQL may ingest at once: the unique
+index makes a concurrent insert of the other copy wait for the first one's commit.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Container, Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from itertools import chain
 from typing import Any, Literal, TypeVar
 
@@ -48,7 +52,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
 from market.errors import UnavailableError
-from market.reconcile.models import STATUS_DUPLICATE, STATUS_PENDING, STATUS_REVIEW, JournalEntry
+from market.reconcile.models import ORIGINAL_CREDIT, STATUS_DUPLICATE, STATUS_PENDING, STATUS_REVIEW, JournalEntry
 from market.reconcile.notification import Notification
 from market.reconcile.speedups import speedups
 
@@ -58,8 +62,6 @@ log = logging.getLogger(__name__)
 
 _TABLE: sa.Table = JournalEntry.__table__  # type: ignore[assignment]
 _T = TypeVar("_T")
-# Any constant will do: it only has to be the same in every process that writes the journal.
-_DUPLICATE_CHECK_LOCK = 0x6A6F75726E616C  # "journal"
 # Rows per multi-row INSERT on SQLite: 20 columns each, far below its 32,766 parameters, and few
 # enough statement shapes (1..64 rows) for sqlite3's cache of prepared statements.
 _SQLITE_ROWS = 64
@@ -171,13 +173,18 @@ class _Sql:
             f"AS k(provider, txn), LATERAL (SELECT id, duplicate_of FROM {table} "
             "WHERE provider = k.provider AND provider_txn_id = k.txn OFFSET 0) AS j"
         )
-        self.by_reference = (
+        # The original (not duplicate) row of each bank credit: the unique index's own condition.
+        self.originals = (
             f"SELECT j.id, j.account_number, j.bank_reference FROM unnest({self.mark}::text[]) AS r(reference), "
             f"LATERAL (SELECT id, account_number, bank_reference FROM {table} "
-            f"WHERE bank_reference = r.reference AND status <> '{STATUS_DUPLICATE}' OFFSET 0) AS j"
+            f"WHERE bank_reference = r.reference AND {ORIGINAL_CREDIT} OFFSET 0) AS j"
         )
-        self.mark_duplicate = (
-            f"UPDATE {table} SET status = '{STATUS_DUPLICATE}', duplicate_of = {self.mark} WHERE id = {self.mark}"
+        # A second copy, one at a time (rare): stored with status duplicate and its first copy's id.
+        marks = [self.mark] * (len(_COLUMNS) + 1)
+        if dialect.name == "postgresql":
+            marks[_COLUMNS.index("raw_headers")] += "::json"  # JSON text, as _postgresql_insert_rows casts it
+        self.insert_copy = (
+            f"INSERT INTO {table} ({', '.join(_COLUMNS)}, duplicate_of) VALUES ({', '.join(marks)}) RETURNING id"
         )
         self._time: Callable[[dt.datetime], Any]
         # JSON text: SQLite stores it as is, PostgreSQL casts it (``_postgresql_insert_rows``).
@@ -247,15 +254,14 @@ class _SqliteStatements:
             f"FROM json_each(?) AS k JOIN {table} AS j ON j.provider = json_extract(k.value, '$[0]') "
             "AND j.provider_txn_id = json_extract(k.value, '$[1]')"
         )
-        # Rows up to the last id before the batch: the batch's own rows are compared in Python.
-        self.by_reference = (
+        self.originals = (
             f"SELECT json_group_array(json_array(id, account_number, bank_reference)) FROM {table} "
-            f"WHERE bank_reference IN (SELECT value FROM json_each(?)) AND id <= ? AND status <> '{STATUS_DUPLICATE}'"
+            f"WHERE bank_reference IN (SELECT value FROM json_each(?)) AND {ORIGINAL_CREDIT}"
         )
         self._inserts: dict[int, str] = {}
 
     def insert(self, rows: int) -> str:
-        """``INSERT`` of ``rows`` rows at once, each with its id first, skipping keys already journalled.
+        """``INSERT`` of ``rows`` rows at once, each with its id first, skipping keys and credits already journalled.
 
         One statement per row count; sqlite3 keeps it prepared.
         """
@@ -264,7 +270,7 @@ class _SqliteStatements:
             row = "(" + ", ".join(["?"] * (1 + len(_COLUMNS))) + ")"
             statement = self._inserts[rows] = (
                 f"INSERT INTO {self.table} (id, {', '.join(_COLUMNS)}) VALUES {', '.join([row] * rows)} "
-                "ON CONFLICT (provider, provider_txn_id) DO NOTHING"
+                "ON CONFLICT DO NOTHING"
             )
         return statement
 
@@ -333,15 +339,12 @@ def _journalled(sql: _Sql, keys: Sequence[_Key]) -> _Steps[_Found]:
     return {(provider, txn): (row_id, duplicate_of) for provider, txn, row_id, duplicate_of in found}
 
 
-# What an INSERT step returns: the rows it created by key, those it found already journalled, and
-# (SQLite) the last id before it.
-_Inserted = tuple[dict[_Key, int], _Found, int | None]
-
-
-def _insert_sqlite(sql: _Sql, first_of: dict[_Key, Incoming]) -> _Steps[_Inserted]:
+def _insert_sqlite(sql: _Sql, first_of: dict[_Key, Incoming]) -> _Steps[dict[_Key, int]]:
+    """Insert the batch; ``{key: id}`` of the rows created (those ON CONFLICT skipped are absent)."""
     # The transaction holds SQLite's only write lock, so the ids after the last one are ours to
-    # give: the i-th row gets last + i. Only when ON CONFLICT left some out (a provider's retry)
-    # do we read back which ids exist (an unused id is a gap, as in a PostgreSQL sequence).
+    # give: the i-th row gets last + i. Only when ON CONFLICT left some out (a provider's retry,
+    # a second copy of a credit) do we read back which ids exist (an unused id is a gap, as in a
+    # PostgreSQL sequence).
     statements = sql.sqlite
     assert statements is not None
     (last_id,) = yield statements.last_id, (), "one"
@@ -353,12 +356,10 @@ def _insert_sqlite(sql: _Sql, first_of: dict[_Key, Incoming]) -> _Steps[_Inserte
         chunk = items[start : start + _SQLITE_ROWS]
         inserted += yield statements.insert(len(chunk)), _sqlite_parameters(sql, ids[start], chunk), "count"
     if inserted == len(keys):
-        return dict(zip(keys, ids, strict=True)), {}, last_id
+        return dict(zip(keys, ids, strict=True))
     (ids_json,) = yield statements.created_since, (last_id,), "one"
     exist = set(_IDS.decode(ids_json))
-    created = {key: row_id for row_id, key in zip(ids, keys, strict=True) if row_id in exist}
-    before = yield from _journalled(sql, [key for key in keys if key not in created])
-    return created, before, last_id
+    return {key: row_id for row_id, key in zip(ids, keys, strict=True) if row_id in exist}
 
 
 def _sqlite_parameters(sql: _Sql, first_id: int, chunk: list[Incoming]) -> list[Any]:
@@ -383,62 +384,47 @@ def _postgresql_insert_rows(table: str, dialect: Dialect) -> str:
     columns = ", ".join(_COLUMNS)
     return (
         f"INSERT INTO {table} ({columns}) SELECT {values} FROM unnest({arrays}) AS v({columns}) "
-        "ON CONFLICT (provider, provider_txn_id) DO NOTHING RETURNING id, provider, provider_txn_id"
+        "ON CONFLICT DO NOTHING RETURNING id, provider, provider_txn_id"
     )
 
 
-def _insert_postgresql(sql: _Sql, first_of: dict[_Key, Incoming]) -> _Steps[_Inserted]:
-    # One round trip for the whole batch; a key already journalled (perhaps by another worker a
-    # moment ago) returns no id and is read back afterwards.
+def _insert_postgresql(sql: _Sql, first_of: dict[_Key, Incoming]) -> _Steps[dict[_Key, int]]:
+    """Insert the batch in one round trip; ``{key: id}`` of the rows created (RETURNING names them)."""
     rows = [sql.row(None, item) for item in first_of.values()]
     columns = [list(column) for column in zip(*rows, strict=True)][1:]  # the sequence gives the ids
     returned = yield sql.insert_rows, columns, "all"
-    created = {(provider, txn): row_id for row_id, provider, txn in returned}
-    before = yield from _journalled(sql, [key for key in first_of if key not in created])
-    return created, before, None
+    return {(provider, txn): row_id for row_id, provider, txn in returned}
 
 
-def _earlier_references(
-    sql: _Sql, refs: list[str], created: Container[int], last_id: int | None
-) -> _Steps[list[tuple[int, str | None, str | None]]]:
-    """``(id, account_number, bank_reference)`` of non-duplicate rows outside this batch with one of ``refs``."""
+def _originals(sql: _Sql, references: list[str]) -> _Steps[dict[tuple[str, str], int]]:
+    """``{(account_number, bank_reference): id}`` of the original rows of the credits with one of ``references``."""
     if sql.sqlite is not None:
-        (found_json,) = yield sql.sqlite.by_reference, (_json_text(refs), last_id), "one"
-        return _REFERENCES.decode(found_json)
-    found = yield sql.by_reference, (refs,), "all"
-    return [row for row in found if row[0] not in created]
+        (found_json,) = yield sql.sqlite.originals, (_json_text(references),), "one"
+        found = _REFERENCES.decode(found_json)
+    else:
+        found = yield sql.originals, (references,), "all"
+    return {(account, reference): row_id for row_id, account, reference in found if account and reference}
 
 
-def _mark_cross_provider_duplicates(
-    sql: _Sql, keyed: dict[int, tuple[str, str]], last_id: int | None
-) -> _Steps[dict[int, int]]:
-    """Mark newly inserted copies of a bank credit already journalled; return ``{id: first copy's id}``.
+def _store_copies(sql: _Sql, copies: dict[_Key, Incoming]) -> _Steps[dict[_Key, tuple[int, int]]]:
+    """Store second copies of credits already journalled; ``{key: (id, the first copy's id)}``.
 
-    ``keyed`` is ``{id: (account_number, bank_reference)}`` of the rows just inserted that have
-    both. The first copy is the one journalled before this batch (by any provider), else this
-    batch's lowest id. ``last_id`` is SQLite's last id before the batch (``None`` on PostgreSQL).
+    ``copies`` are rows the INSERT skipped whose key is not journalled: the unique index of bank
+    credits refused them, so each credit's original row exists and is committed (on PostgreSQL a
+    conflicting insert waits for the other transaction). Rare, so one row at a time.
     """
-    if not keyed:
-        return {}
-    if sql.dialect == "postgresql":
-        # Another worker may be inserting the other copy right now, invisible until it commits.
-        # Checking under one lock means whichever commits second sees the first (SQLite has one writer).
-        yield "SELECT pg_advisory_xact_lock(%s)", (_DUPLICATE_CHECK_LOCK,), "one"
-    refs = list({reference for _, reference in keyed.values()})
-    earlier = yield from _earlier_references(sql, refs, keyed, last_id)
-    if not earlier and len(refs) == len(keyed):
-        return {}  # every credit new, and each once in the batch: nearly every batch
-    first: dict[tuple[str | None, str | None], int] = {}
-    for row_id, account, reference in sorted(earlier):
-        first.setdefault((account, reference), row_id)
-    marks = {}
-    for row_id in sorted(keyed):
-        earliest = first.setdefault(keyed[row_id], row_id)
-        if earliest != row_id:
-            marks[row_id] = earliest
-    if marks:
-        yield sql.mark_duplicate, [(first, row_id) for row_id, first in marks.items()], "many"
-    return marks
+    originals = yield from _originals(sql, list({item.notification.bank_reference or "" for item in copies.values()}))
+    stored = {}
+    for key, item in copies.items():
+        n = item.notification
+        first = originals.get((n.account_number or "", n.bank_reference or ""))
+        if first is None:  # cannot be, by the unique keys; the batch fails and its providers retry (503)
+            raise RuntimeError(f"journal: {key} was skipped, yet neither its key nor its credit is journalled")
+        row = list(sql.row(None, item)[1:])
+        row[_COLUMNS.index("status")] = STATUS_DUPLICATE
+        (row_id,) = yield sql.insert_copy, (*row, first), "one"
+        stored[key] = (row_id, first)
+    return stored
 
 
 def write_batch(conn: Connection, items: Sequence[Incoming]) -> list[Stored]:
@@ -446,7 +432,7 @@ def write_batch(conn: Connection, items: Sequence[Incoming]) -> list[Stored]:
 
     The caller commits; nothing here is durable before that. A retry racing its original inside
     one batch is inserted once; on PostgreSQL ``ON CONFLICT`` also covers another worker that
-    committed the same key meanwhile.
+    committed the same key or credit meanwhile.
     """
     if not items:
         return []
@@ -465,22 +451,21 @@ def _write_rows(sql: _Sql, items: Sequence[Incoming]) -> _Steps[list[Stored]]:
         for key, item in zip(keys, items, strict=True):
             first_of.setdefault(key, item)
     insert = _insert_sqlite if sql.sqlite is not None else _insert_postgresql
-    created, before, last_id = yield from insert(sql, first_of)
-    keyed = {}
-    for key, row_id in created.items():
-        n = first_of[key].notification
-        if n.account_number and n.bank_reference:
-            keyed[row_id] = (n.account_number, n.bank_reference)
-    marks = yield from _mark_cross_provider_duplicates(sql, keyed, last_id)
-    if not marks and len(created) == len(keys):
-        # Each key once, each one new, no copies of another provider's credit: the usual batch.
+    created = yield from insert(sql, first_of)
+    if len(created) == len(keys):
+        # Each key once, each one new, no second copy of a credit: the usual batch.
         return [Stored(id=row_id, created=True) for row_id in created.values()]
+    skipped = [key for key in first_of if key not in created]
+    before = yield from _journalled(sql, skipped)
+    copies = yield from _store_copies(sql, {key: first_of[key] for key in skipped if key not in before})
     stored = []
     seen: set[_Key] = set()
     for key in keys:
         if key in created:
-            row_id = created[key]
-            stored.append(Stored(id=row_id, created=key not in seen, duplicate_of=marks.get(row_id)))
+            stored.append(Stored(id=created[key], created=key not in seen))
+        elif key in copies:
+            row_id, first = copies[key]
+            stored.append(Stored(id=row_id, created=key not in seen, duplicate_of=first))
         else:
             row_id, duplicate_of = before[key]
             stored.append(Stored(id=row_id, created=False, duplicate_of=duplicate_of))
@@ -752,12 +737,12 @@ class JournalWriter:
 
 
 class _PostgresqlConnection:
-    """The event loop's own PostgreSQL connections: psycopg's asyncio ones, one per transaction in flight.
+    """The event loop's own PostgreSQL connections: psycopg's asyncio ones, one per batch in flight.
 
     A batch's statements go out and come back through the event loop, which serves requests
     meanwhile. Before, a thread ran them with a blocking connection: on the server's one core it
-    handed the GIL back and forth with the loop at every statement. Each transaction takes a
-    connection of its own (two on one connection would nest, the second a savepoint of the first).
+    handed the GIL back and forth with the loop at every statement. Each batch takes a connection
+    of its own (statements of two batches must not interleave on one connection).
     A connection that went stale while idle (PostgreSQL restarted) gets one fresh retry; the retry
     is safe, a batch that did commit is found again by its keys.
     """
@@ -778,12 +763,14 @@ class _PostgresqlConnection:
                     conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, connect_timeout=3)
                 self._busy.add(conn)
                 try:
-                    async with conn.transaction():
-                        cursor = conn.cursor()
-                        try:
-                            return await _drive_async(cursor, _write_rows(self._sql, items))
-                        finally:
-                            await cursor.close()
+                    # Autocommit: each statement is its own transaction, so the usual batch (one
+                    # INSERT) is one round trip. A rare second step (a retry's row, a second copy)
+                    # commits on its own; the batch is answered only after the last one.
+                    cursor = conn.cursor()
+                    try:
+                        return await _drive_async(cursor, _write_rows(self._sql, items))
+                    finally:
+                        await cursor.close()
                 except Exception as exc:
                     if not _database_unreachable(exc, psycopg):
                         raise

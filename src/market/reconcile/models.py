@@ -17,11 +17,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from market.db import Base, Money, UTCDateTime
 
-__all__ = ["STATUS_DUPLICATE", "STATUS_PENDING", "STATUS_REVIEW", "JournalEntry"]
+__all__ = ["ORIGINAL_CREDIT", "STATUS_DUPLICATE", "STATUS_PENDING", "STATUS_REVIEW", "JournalEntry"]
 
 STATUS_PENDING = "pending"
 STATUS_REVIEW = "review"
 STATUS_DUPLICATE = "duplicate"
+
+# The rows among which a bank credit (bank_reference, account_number) is unique: its first copy.
+# A second copy through another provider is stored with status duplicate, outside this condition.
+ORIGINAL_CREDIT = f"status <> '{STATUS_DUPLICATE}' AND account_number <> '' AND bank_reference <> ''"
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY (the rowid); PostgreSQL gets a BIGINT identity.
 _Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -34,8 +38,16 @@ class JournalEntry(Base):
     __table_args__ = (
         # The provider's idempotency key: a retry of the same notification is not a new row.
         sa.UniqueConstraint("provider", "provider_txn_id"),
-        # Finding the first copy of a bank credit that arrives through a second provider.
-        sa.Index(None, "bank_reference", "account_number"),
+        # One original per bank credit: a second copy through another provider cannot be stored as
+        # one (the journal's INSERT skips it, then stores it as a duplicate of the first copy).
+        sa.Index(
+            "uq_notification_journal_bank_credit",
+            "bank_reference",
+            "account_number",
+            unique=True,
+            sqlite_where=sa.text(ORIGINAL_CREDIT),
+            postgresql_where=sa.text(ORIGINAL_CREDIT),
+        ),
         # The matching driver reads pending rows in arrival order.
         sa.Index(None, "status", "id"),
         sa.CheckConstraint("direction IN ('in', 'out')", name="direction"),
