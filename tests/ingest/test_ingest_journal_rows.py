@@ -92,22 +92,23 @@ def test_c_rows_are_the_python_rows(first_id: int, items: list[Incoming]) -> Non
     assert [type(value) for value in built] == [type(value) for value in expected]
 
 
+def _credit(transferred_at: dt.datetime, received_at: dt.datetime, headers: dict[str, str]) -> Incoming:
+    notification = Notification(
+        provider="generic",
+        provider_txn_id="VCB-1",
+        amount=50_000,
+        direction="in",
+        memo="PAB3K7QX9 chuyen tien",
+        transferred_at=transferred_at,
+        received_at=received_at,
+    )
+    return Incoming(notification=notification, raw_body=b"{}", raw_headers=headers, auth="hmac-sha256")
+
+
 def test_the_writer_builds_its_parameters_in_c() -> None:
     moment = dt.datetime(2025, 6, 1, 2, 15, 42, tzinfo=dt.UTC)
-    item = Incoming(
-        notification=Notification(
-            provider="generic",
-            provider_txn_id="VCB-1",
-            amount=50_000,
-            direction="in",
-            memo="PAB3K7QX9 chuyen tien",
-            transferred_at=moment,
-            received_at=moment + dt.timedelta(seconds=1, microseconds=250),
-        ),
-        raw_body=b"{}",
-        raw_headers={"x-market-signature": "t=1,v1=ab", "content-type": "application/json"},
-        auth="hmac-sha256",
-    )
+    headers = {"x-market-signature": "t=1,v1=ab", "content-type": "application/json"}
+    item = _credit(moment, moment + dt.timedelta(seconds=1, microseconds=250), headers)
     row = _sqlite_parameters(SQL, 41, [item])
     assert row == python_rows(41, [item])
     assert row[0] == 41
@@ -118,20 +119,7 @@ def test_the_writer_builds_its_parameters_in_c() -> None:
 
 def test_a_naive_time_is_refused_as_in_python() -> None:
     naive = dt.datetime(2025, 6, 1, 9, 15, 42)  # noqa: DTZ001 - the naive time is the point
-    item = Incoming(
-        notification=Notification(
-            provider="generic",
-            provider_txn_id="1",
-            amount=1,
-            direction="in",
-            memo="",
-            transferred_at=naive,
-            received_at=dt.datetime.now(dt.UTC),
-        ),
-        raw_body=b"",
-        raw_headers={},
-        auth="hmac-sha256",
-    )
+    item = _credit(naive, dt.datetime.now(dt.UTC), {})
     with pytest.raises(ValueError, match="naive datetime"):
         c_rows(1, [item])
     with pytest.raises(ValueError, match="naive datetime"):

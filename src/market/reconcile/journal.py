@@ -9,12 +9,13 @@ per request caps at ~1.1k/s on SQLite, a commit per batch reached ~6.7k/s (stack
 Where the transaction runs (measured with ``benchmarks/load_webhooks.py``, server on one core):
 on SQLite, on the event loop itself, once the requests ready in a loop iteration have all joined
 the batch; a thread saved nothing on one core and cost a wake-up and the GIL passed back and forth
-per statement. A batch is a handful of ``sqlite3_step`` calls (a multi-row INSERT, lookups that
-answer in one JSON row), because each step releases the GIL and taking it back can wait a switch
-interval (5 ms) while another thread of the process (the matcher) runs Python. The loop never
-waits for the lock: another writer holding it means "try again in a moment"; WAL checkpoints run
-in a thread of their own (``_Checkpointer``). On PostgreSQL every transaction is a network round
-trip: it runs on the loop too, on psycopg's asyncio connection, while the next batch collects.
+per statement. A batch is a handful of ``sqlite3_step`` calls (BEGIN, the last id, a multi-row
+INSERT, COMMIT; the rare lookups answer in one JSON row), because each step releases the GIL and
+taking it back can wait a switch interval (5 ms) while another thread of the process (the matcher)
+runs Python. The loop never waits for the lock: another writer holding it means "try again in a
+moment"; WAL checkpoints run in a thread of their own (``_Checkpointer``). On PostgreSQL a batch
+is one autocommitted INSERT, a network round trip: it runs on the loop too, on psycopg's asyncio
+connection, while the next batch collects.
 
 Inside the transaction the writer talks to the DBAPI cursor directly with SQL built once per
 dialect: SQLAlchemy Core (compile, per-row parameter processing, read-back SELECTs) cost ~80 µs of
