@@ -2,8 +2,10 @@
 
 import asyncio
 import os
+import random
 import signal
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 
@@ -80,3 +82,35 @@ def test_every_acknowledged_delivery_survives_sigkill_and_resending_adds_nothing
     finally:
         stop(server)
     assert sorted(_journal_keys(engine)) == sorted(keys)
+
+
+def test_the_same_credits_through_three_providers_at_once_keep_one_original_each(database_url, engine):
+    # Each bank credit arrives through SePay, Casso and the generic format, all at once: the
+    # journal stores every delivery, exactly one copy of each credit as the original (its first),
+    # the others as its duplicates; sending everything again adds nothing.
+    credits = sim.plan(["sepay"], 400, 0.0, seed=20261129)
+    deliveries = [msgspec.structs.replace(t, provider=p) for t in credits for p in ("sepay", "casso", "generic")]
+    random.Random(5).shuffle(deliveries)
+    port = free_port()
+    server = serve(database_url, port, **SECRETS)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        report = asyncio.run(sim.send(url, deliveries, SENDER, concurrency=32, max_seconds=240))
+        again = asyncio.run(sim.send(url, deliveries, SENDER, concurrency=32, max_seconds=240))
+    finally:
+        stop(server)
+    assert (report.acknowledged, again.acknowledged) == (len(deliveries), len(deliveries))
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT id, account_number, bank_reference, status, duplicate_of FROM notification_journal")
+        ).all()
+    assert len(rows) == len(deliveries)
+    by_credit: dict[tuple[str, str], list[tuple[int, str, int | None]]] = {}
+    for row_id, account, reference, status, first in rows:
+        by_credit.setdefault((account, reference), []).append((row_id, status, first))
+    assert set(by_credit) == {(t.account_number, t.bank_reference) for t in credits}
+    for copies in by_credit.values():
+        original, *others = sorted(copies)
+        assert original[1] != "duplicate"
+        assert original[2] is None
+        assert [(status, first) for _, status, first in others] == [("duplicate", original[0])] * 2
