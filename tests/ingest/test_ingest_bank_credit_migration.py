@@ -7,6 +7,7 @@ rather than failing to build the index. Afterwards the database itself refuses a
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 
@@ -53,30 +54,43 @@ def unmigrated_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         admin.dispose()
 
 
-def test_upgrade_marks_stray_second_copies_then_refuses_new_ones(unmigrated_url: str) -> None:
+def _row(row_id: int, provider: str, txn: str, status: str, reference: str, account: str) -> dict[str, object]:
+    at = "2025-06-01 02:15:42.000000"
+    return {"id": row_id, "provider": provider, "txn": txn, "status": status, "reference": reference} | {
+        "account": account,
+        "at": at,
+        "body": b"{}",
+    }
+
+
+def test_upgrade_marks_stray_second_copies_then_refuses_new_ones(
+    unmigrated_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = make_settings(unmigrated_url)
     migrate(settings, "0007")
     engine = create_sync_engine_for(settings)
     try:
-        rows = [
-            (1, "sepay", "1", "pending", "FT-A", "111"),  # the first copy of credit A
-            (2, "casso", "9", "matched", "FT-A", "111"),  # a second copy stored as an original
-            (3, "payos", "7", "duplicate", "FT-A", "111"),  # a second copy already marked
-            (4, "generic", "g", "pending", "FT-A", "222"),  # the same reference on another account
-            (5, "sepay", "2", "pending", "FT-B", "111"),  # another credit
-            (6, "casso", "8", "review", "", "111"),  # no reference: no credit to compare
-            (7, "payos", "6", "review", "", "111"),
-        ]
         with engine.begin() as conn:
-            for row_id, provider, txn, status, reference, account in rows:
-                values = {"id": row_id, "provider": provider, "txn": txn, "status": status}
-                values |= {"reference": reference, "account": account, "at": "2025-06-01 02:15:42.000000"}
-                conn.execute(sa.text(_ROW), values | {"body": b"{}"})
+            for row in (
+                _row(1, "sepay", "1", "pending", "FT-A", "111"),  # the first copy of credit A
+                _row(2, "casso", "9", "matched", "FT-A", "111"),  # a second copy stored as an original
+                _row(3, "payos", "7", "duplicate", "FT-A", "111"),  # a second copy already marked
+                _row(4, "generic", "g", "pending", "FT-A", "222"),  # the same reference on another account
+                _row(5, "sepay", "2", "pending", "FT-B", "111"),  # another credit
+                _row(6, "casso", "8", "review", "", "111"),  # no reference: no credit to compare
+                _row(7, "payos", "6", "review", "", "111"),
+                _row(8, "vietqr", "5", "duplicate", "FT-A", "111"),  # a copy that named the stray one
+            ):
+                conn.execute(sa.text(_ROW), row)
             conn.execute(sa.text("UPDATE notification_journal SET duplicate_of = 1 WHERE id = 3"))
+            conn.execute(sa.text("UPDATE notification_journal SET duplicate_of = 2 WHERE id = 8"))
         engine.dispose()
 
-        migrate(settings)
+        with caplog.at_level(logging.WARNING):
+            migrate(settings)
 
+        assert "1 journal rows were second copies" in caplog.text
+        assert "market reconcile replay" in caplog.text
         with engine.connect() as conn:
             found = conn.execute(sa.text("SELECT id, status, duplicate_of FROM notification_journal")).all()
         journal = {row_id: f"{status}:{first or '-'}" for row_id, status, first in found}
@@ -88,12 +102,25 @@ def test_upgrade_marks_stray_second_copies_then_refuses_new_ones(unmigrated_url:
             5: "pending:-",
             6: "review:-",
             7: "review:-",
+            8: "duplicate:1",
         }
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
-            conn.execute(
-                sa.text(_ROW),
-                {"id": 8, "provider": "generic", "txn": "h", "status": "pending", "reference": "FT-B"}
-                | {"account": "111", "at": "2025-06-01 02:15:42.000000", "body": b"{}"},
-            )
+            conn.execute(sa.text(_ROW), _row(9, "generic", "h", "pending", "FT-B", "111"))
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_of_a_journal_that_follows_the_rule_says_nothing(
+    unmigrated_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(unmigrated_url)
+    migrate(settings, "0007")
+    engine = create_sync_engine_for(settings)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(_ROW), _row(1, "sepay", "1", "pending", "FT-A", "111"))
+        with caplog.at_level(logging.WARNING):
+            migrate(settings)
+        assert "journal rows were second copies" not in caplog.text
     finally:
         engine.dispose()

@@ -315,3 +315,71 @@ def test_postgresql_workers_storing_two_copies_of_a_credit_at_once_keep_one_orig
         ("sepay", "1"): (original.id, "pending", None),
         ("casso", "9"): (copy.id, "duplicate", original.id),
     }
+
+
+@pytest.mark.postgres
+def test_postgresql_workers_storing_the_same_credits_in_opposite_orders_all_get_their_rows(postgres_engine):
+    # Two workers' batches hold the same 1,000 credits, one through SePay in one order, the other
+    # through Casso in the reverse order: each waits for the other's index entries, and PostgreSQL
+    # ends one statement to break the deadlock. That batch is written again: no delivery gets a
+    # 503, each credit keeps one original, and every request is answered with its own row.
+    engine = postgres_engine
+
+    async def scenario():
+        first, second = JournalWriter(engine), JournalWriter(engine)
+        await first.start()
+        await second.start()
+        try:
+            sepay = [_delivery("sepay", f"s{n}", f"FT{n}") for n in range(1000)]
+            casso = [_delivery("casso", f"c{n}", f"FT{n}") for n in reversed(range(1000))]
+            return await asyncio.gather(
+                *(first.append(item) for item in sepay),
+                *(second.append(item) for item in casso),
+                return_exceptions=True,
+            )
+        finally:
+            await first.stop()
+            await second.stop()
+
+    outcomes = asyncio.run(scenario())
+    assert [type(outcome) for outcome in outcomes] == [Stored] * 2000
+    journalled = _journal(engine)
+    keys = [*(("sepay", f"s{n}") for n in range(1000)), *(("casso", f"c{n}") for n in reversed(range(1000)))]
+    assert [outcome.id for outcome in outcomes] == [journalled[key][0] for key in keys]
+    statuses = [status for _, status, _ in journalled.values()]
+    assert (statuses.count("pending"), statuses.count("duplicate")) == (1000, 1000)
+
+
+@pytest.mark.postgres
+def test_postgresql_a_copy_another_worker_stores_first_is_answered_as_stored(postgres_engine):
+    # A provider's retry of a second copy reaches two workers: the second finds the key free when
+    # it looks, the first stores the copy, then the second's insert of it finds the key taken.
+    engine = postgres_engine
+    with engine.begin() as conn:
+        (original,) = write_batch(conn, [_delivery("sepay", "1", "FT-A")])
+    sql = journal._sql_for(engine.dialect)
+    with engine.connect() as late:
+        driver = late.connection.driver_connection
+        cursor = driver.cursor()
+
+        def run(query):  # each statement committed on its own, as the writer's autocommit
+            answer = journal._run_blocking(cursor, query)
+            driver.commit()
+            return answer
+
+        steps = journal._write_rows(sql, [_delivery("casso", "9", "FT-A")])
+        query = next(steps)
+        while query[0] != sql.insert_copy:  # the INSERT skipped it, its key is not journalled yet
+            query = steps.send(run(query))
+        with engine.begin() as conn:
+            (first,) = write_batch(conn, [_delivery("casso", "9", "FT-A")])
+        answered = None
+        while answered is None:
+            try:
+                query = steps.send(run(query))
+            except StopIteration as done:
+                answered = done.value
+    assert first.created
+    assert first.duplicate_of == original.id
+    assert answered == [Stored(id=first.id, created=False, duplicate_of=original.id)]
+    assert len(_journal(engine)) == 2

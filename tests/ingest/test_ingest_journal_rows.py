@@ -129,5 +129,20 @@ def test_a_naive_time_is_refused_as_in_python() -> None:
 def test_a_wrong_item_is_a_clear_error_not_a_crash() -> None:
     with pytest.raises(AttributeError, match="notification"):
         c_rows(1, [object()])
-    with pytest.raises(TypeError, match="sequence"):
+    with pytest.raises(TypeError, match="not iterable"):
         c_rows(1, 5)  # type: ignore[arg-type]
+
+
+def test_a_fallback_that_empties_the_callers_list_cannot_pull_items_from_under_it() -> None:
+    # The fallbacks are Python code: whatever they do to the caller's list, the rows come from the
+    # items it held when the call began (a borrowed item freed under C would crash the process).
+    zone = dt.timezone(dt.timedelta(hours=7))
+    items = [_credit(dt.datetime(2025, 6, 1, 9, 15, 42, tzinfo=zone), dt.datetime.now(dt.UTC), {}) for _ in range(3)]
+    expected = python_rows(1, items)
+
+    def emptying_time(value: dt.datetime) -> str:
+        items.clear()
+        return _sqlite_time(value)
+
+    rows = kernels.journal_rows(1, items, STATUS_PENDING, STATUS_REVIEW, emptying_time, _json_text)
+    assert rows == expected

@@ -695,10 +695,12 @@ static PyObject *journal_rows(PyObject *self, PyObject *const *args, Py_ssize_t 
     Py_ssize_t first = PyLong_AsSsize_t(args[0]);
     if (first == -1 && PyErr_Occurred())
         return NULL;
-    PyObject *items = PySequence_Fast(args[1], "journal_rows: items must be a sequence");
+    /* A private list: the fallbacks and attribute lookups run Python code, which must not be able
+     * to shrink the caller's sequence under us (its items are borrowed from this copy). */
+    PyObject *items = PySequence_List(args[1]);
     if (items == NULL)
         return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(items);
+    Py_ssize_t count = PyList_GET_SIZE(items);
     PyObject *out = PyList_New(count * ROW_VALUES);
     if (out == NULL)
         goto fail;
@@ -706,7 +708,7 @@ static PyObject *journal_rows(PyObject *self, PyObject *const *args, Py_ssize_t 
         PyObject *row_id = PyLong_FromSsize_t(first + i);
         if (row_id == NULL)
             goto fail;
-        int failed = journal_row(&context, row_id, PySequence_Fast_GET_ITEM(items, i),
+        int failed = journal_row(&context, row_id, PyList_GET_ITEM(items, i),
                                  ((PyListObject *)out)->ob_item + i * ROW_VALUES);
         Py_DECREF(row_id);
         if (failed)

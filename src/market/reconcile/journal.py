@@ -48,6 +48,7 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 import psycopg
+import psycopg.errors
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.pool import PoolProxiedConnection
@@ -180,12 +181,14 @@ class _Sql:
             f"LATERAL (SELECT id, account_number, bank_reference FROM {table} "
             f"WHERE bank_reference = r.reference AND {ORIGINAL_CREDIT} OFFSET 0) AS j"
         )
-        # A second copy, one at a time (rare): stored with status duplicate and its first copy's id.
+        # A second copy, one at a time (rare): stored with status duplicate and its first copy's id,
+        # unless another worker has just stored the same delivery (the provider retried it there).
         marks = [self.mark] * (len(_COLUMNS) + 1)
         if dialect.name == "postgresql":
             marks[_COLUMNS.index("raw_headers")] += "::json"  # JSON text, as _postgresql_insert_rows casts it
         self.insert_copy = (
-            f"INSERT INTO {table} ({', '.join(_COLUMNS)}, duplicate_of) VALUES ({', '.join(marks)}) RETURNING id"
+            f"INSERT INTO {table} ({', '.join(_COLUMNS)}, duplicate_of) VALUES ({', '.join(marks)}) "
+            "ON CONFLICT (provider, provider_txn_id) DO NOTHING RETURNING id"
         )
         self._time: Callable[[dt.datetime], Any]
         # JSON text: SQLite stores it as is, PostgreSQL casts it (``_postgresql_insert_rows``).
@@ -407,15 +410,20 @@ def _originals(sql: _Sql, references: list[str]) -> _Steps[dict[tuple[str, str],
     return {(account, reference): row_id for row_id, account, reference in found if account and reference}
 
 
-def _store_copies(sql: _Sql, copies: dict[_Key, Incoming]) -> _Steps[dict[_Key, tuple[int, int]]]:
-    """Store second copies of credits already journalled; ``{key: (id, the first copy's id)}``.
+def _store_copies(sql: _Sql, copies: dict[_Key, Incoming]) -> _Steps[tuple[dict[_Key, tuple[int, int]], _Found]]:
+    """Store second copies of credits already journalled.
 
     ``copies`` are rows the INSERT skipped whose key is not journalled: the unique index of bank
     credits refused them, so each credit's original row exists and is committed (on PostgreSQL a
     conflicting insert waits for the other transaction). Rare, so one row at a time.
+
+    Returns ``{key: (id, the first copy's id)}`` of the copies stored here, and, as
+    :func:`_journalled`, those another worker stored meanwhile (PostgreSQL: a provider's retry of
+    the copy reached both).
     """
     originals = yield from _originals(sql, list({item.notification.bank_reference or "" for item in copies.values()}))
     stored = {}
+    raced = []
     for key, item in copies.items():
         n = item.notification
         first = originals.get((n.account_number or "", n.bank_reference or ""))
@@ -423,9 +431,15 @@ def _store_copies(sql: _Sql, copies: dict[_Key, Incoming]) -> _Steps[dict[_Key, 
             raise RuntimeError(f"journal: {key} was skipped, yet neither its key nor its credit is journalled")
         row = list(sql.row(None, item)[1:])
         row[_COLUMNS.index("status")] = STATUS_DUPLICATE
-        (row_id,) = yield sql.insert_copy, (*row, first), "one"
-        stored[key] = (row_id, first)
-    return stored
+        inserted = yield sql.insert_copy, (*row, first), "one"
+        if inserted is None:
+            raced.append(key)
+        else:
+            stored[key] = (inserted[0], first)
+    elsewhere = yield from _journalled(sql, raced)
+    if len(elsewhere) < len(raced):
+        raise RuntimeError(f"journal: {raced} were skipped as stored, yet they are not journalled")
+    return stored, elsewhere
 
 
 def write_batch(conn: Connection, items: Sequence[Incoming]) -> list[Stored]:
@@ -455,10 +469,11 @@ def _write_rows(sql: _Sql, items: Sequence[Incoming]) -> _Steps[list[Stored]]:
     created = yield from insert(sql, first_of)
     if len(created) == len(keys):
         # Each key once, each one new, no second copy of a credit: the usual batch.
-        return [Stored(id=row_id, created=True) for row_id in created.values()]
+        return [Stored(id=created[key], created=True) for key in keys]
     skipped = [key for key in first_of if key not in created]
     before = yield from _journalled(sql, skipped)
-    copies = yield from _store_copies(sql, {key: first_of[key] for key in skipped if key not in before})
+    copies, elsewhere = yield from _store_copies(sql, {key: first_of[key] for key in skipped if key not in before})
+    before.update(elsewhere)
     stored = []
     seen: set[_Key] = set()
     for key in keys:
@@ -494,6 +509,8 @@ _BUSY_FIRST_WAIT, _BUSY_LONGEST_WAIT = 0.001, 0.05
 # PostgreSQL transactions at once. Two (one inserting while the other commits) measured slower:
 # the batches halved, and PostgreSQL and the writer spent more per row (~8k against ~9.2k req/s).
 _POSTGRESQL_IN_FLIGHT = 1
+# Writes of one batch when PostgreSQL keeps breaking deadlocks with other workers (each ~1 s).
+_DEADLOCK_ATTEMPTS = 3
 
 
 class JournalWriter:
@@ -766,12 +783,11 @@ class _PostgresqlConnection:
                 try:
                     # Autocommit: each statement is its own transaction, so the usual batch (one
                     # INSERT) is one round trip. A rare second step (a retry's row, a second copy)
-                    # commits on its own; the batch is answered only after the last one.
-                    cursor = conn.cursor()
-                    try:
-                        return await _drive_async(cursor, _write_rows(self._sql, items))
-                    finally:
-                        await cursor.close()
+                    # commits on its own; the batch is answered only after the last one. Should a
+                    # later step fail (the connection lost), the rows are written again one by one
+                    # and those the INSERT had committed answer ``created=False``: nothing is lost
+                    # or stored twice, only that flag of the generic answer is off.
+                    return await self._write_with_retries(conn, items)
                 except Exception as exc:
                     if not _database_unreachable(exc, psycopg):
                         raise
@@ -786,6 +802,28 @@ class _PostgresqlConnection:
                 self._busy.discard(conn)
                 if not conn.closed:  # close() may have run meanwhile (the writer stopping)
                     self._idle.append(conn)
+
+    async def _write_with_retries(self, conn: psycopg.AsyncConnection[Any], items: list[Incoming]) -> list[Stored]:
+        """The batch's statements; written again if PostgreSQL ended one of them to break a deadlock.
+
+        Two workers' batches holding the same bank credits (through two providers) in different
+        orders wait for each other's index entries; PostgreSQL aborts one statement after
+        ``deadlock_timeout``. Nothing of that statement was written, and the other batch goes
+        on, so writing the batch again finds its credits stored and keeps the copies as such.
+        Inserting every batch in one order would avoid the wait, but the ids would no longer
+        follow the order of arrival, which the matcher keeps.
+        """
+        for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
+            cursor = conn.cursor()
+            try:
+                return await _drive_async(cursor, _write_rows(self._sql, items))
+            except psycopg.errors.DeadlockDetected:
+                if attempt == _DEADLOCK_ATTEMPTS:
+                    raise
+                log.info("journal batch of %d ended by a deadlock with another worker; writing it again", len(items))
+            finally:
+                await cursor.close()
+        raise AssertionError("unreachable")  # the last attempt returned or raised
 
     async def close(self) -> None:
         """Close every connection; a transaction still in flight (its requests already answered 503) is cut off."""

@@ -8,13 +8,17 @@ batch's INSERT skips a second copy by itself and a batch of new credits needs no
 index replaces the plain one on the same columns, which only that lookup used.
 
 Rows written before this revision already follow the rule; should any not (a copy stored as an
-original), it is marked a duplicate of the earliest original first, so the index can be built.
+original), it is marked a duplicate of the earliest original first, so the index can be built,
+and copies that named it as their first now name the earliest. Its receipts, if the matcher had
+attributed it, stay in the ledger until ``market reconcile replay`` rebuilds it from the journal:
+the upgrade logs a warning saying how many rows it marked.
 
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-29
 """
 
+import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -34,10 +38,24 @@ _FIRST_COPY = (
 
 
 def upgrade() -> None:
-    op.execute(
-        f"UPDATE notification_journal SET status = 'duplicate', duplicate_of = ({_FIRST_COPY}) "
-        f"WHERE {_ORIGINAL} AND id > ({_FIRST_COPY})"
+    marked = op.get_bind().execute(
+        sa.text(
+            f"UPDATE notification_journal SET status = 'duplicate', duplicate_of = ({_FIRST_COPY}) "
+            f"WHERE {_ORIGINAL} AND id > ({_FIRST_COPY})"
+        )
     )
+    if marked.rowcount:
+        # A duplicate's first copy is an original: those that named a row marked above follow it.
+        op.execute(
+            "UPDATE notification_journal SET duplicate_of = (SELECT f.duplicate_of FROM notification_journal AS f "
+            "WHERE f.id = notification_journal.duplicate_of) WHERE duplicate_of IN "
+            "(SELECT id FROM notification_journal WHERE status = 'duplicate')"
+        )
+        logging.getLogger("alembic.runtime.migration").warning(
+            "0008: %d journal rows were second copies of a bank credit stored as originals; they are now its "
+            "duplicates. Run `market reconcile replay` so that the ledger counts each credit once.",
+            marked.rowcount,
+        )
     op.drop_index("ix_notification_journal_bank_reference_account_number", table_name="notification_journal")
     op.create_index(
         "uq_notification_journal_bank_credit",
