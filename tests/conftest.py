@@ -18,6 +18,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,8 +59,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
+@contextmanager
+def new_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server (dropped afterwards): its URL.
+
+    Skips the test when the server cannot be reached, or fails it if MARKET_TEST_REQUIRE_POSTGRES is set.
+    """
     admin_url = make_url(_postgres_admin_url()).set(drivername="postgresql+psycopg")
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
     try:
@@ -71,17 +76,22 @@ def postgres_database() -> Iterator[str]:
         if _require_postgres():
             pytest.fail(reason + " (MARKET_TEST_REQUIRE_POSTGRES is set)")
         pytest.skip(reason)
-    name = f"market_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin_url.set(database=name, drivername="postgresql").render_as_string(hide_password=False)
     try:
-        migrate(make_settings(url))
-        yield url
+        yield admin_url.set(database=name, drivername="postgresql").render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    with new_postgres_database("market_test") as url:
+        migrate(make_settings(url))
+        yield url
 
 
 def _empty_postgres_tables(url: str) -> None:

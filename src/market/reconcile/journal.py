@@ -813,17 +813,19 @@ class _PostgresqlConnection:
         Inserting every batch in one order would avoid the wait, but the ids would no longer
         follow the order of arrival, which the matcher keeps.
         """
-        for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
-            cursor = conn.cursor()
+        for _ in range(_DEADLOCK_ATTEMPTS - 1):
             try:
-                return await _drive_async(cursor, _write_rows(self._sql, items))
+                return await self._write(conn, items)
             except psycopg.errors.DeadlockDetected:
-                if attempt == _DEADLOCK_ATTEMPTS:
-                    raise
                 log.info("journal batch of %d ended by a deadlock with another worker; writing it again", len(items))
-            finally:
-                await cursor.close()
-        raise AssertionError("unreachable")  # the last attempt returned or raised
+        return await self._write(conn, items)
+
+    async def _write(self, conn: psycopg.AsyncConnection[Any], items: list[Incoming]) -> list[Stored]:
+        cursor = conn.cursor()
+        try:
+            return await _drive_async(cursor, _write_rows(self._sql, items))
+        finally:
+            await cursor.close()
 
     async def close(self) -> None:
         """Close every connection; a transaction still in flight (its requests already answered 503) is cut off."""
