@@ -47,17 +47,29 @@ import load_webhooks as load  # the sibling benchmark, found through the line ab
 PROVIDERS = ("payos", "sepay", "casso", "generic")
 
 
-def _dumped_instructions(out: Path, before: set[str]) -> int:
-    """The ``totals:`` of the dump callgrind wrote since ``before`` (it may take a moment)."""
+def _dumped_events(out: Path, before: set[str]) -> dict[str, int]:
+    """The event totals (``Ir``, and with ``--cache-sim`` the misses) of the dump callgrind wrote since ``before``."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for name in set(glob.glob(f"{out}.*")) - before:
             text = Path(name).read_text(errors="replace")
-            found = re.search(r"^(?:totals|summary): (\d+)", text, re.MULTILINE)
-            if found:
-                return int(found.group(1))
+            events = re.search(r"^events: (.+)$", text, re.MULTILINE)
+            found = re.search(r"^(?:totals|summary): ([\d ]+)$", text, re.MULTILINE)
+            if events and found:
+                return dict(zip(events.group(1).split(), map(int, found.group(1).split()), strict=False))
         time.sleep(0.5)
     raise SystemExit("callgrind wrote no dump")
+
+
+def cycle_estimate(events: dict[str, float]) -> float:
+    """Callgrind's own estimate of cycles from its simulated events (callgrind_annotate's formula).
+
+    Ir + 10 x L1 misses + 100 x last-level misses + 10 x mispredicted branches.
+    """
+    l1 = events.get("I1mr", 0) + events.get("D1mr", 0) + events.get("D1mw", 0)
+    last = events.get("ILmr", 0) + events.get("DLmr", 0) + events.get("DLmw", 0)
+    mispredicted = events.get("Bcm", 0) + events.get("Bim", 0)
+    return events["Ir"] + 10 * l1 + 100 * last + 10 * mispredicted
 
 
 def _phase(
@@ -66,8 +78,8 @@ def _phase(
     port: int,
     requests: list[tuple[str, bytes, dict[str, str]]],
     seconds: int,
-) -> tuple[int, int]:
-    """(instructions, 2xx answers) of one endpoint's phase."""
+) -> tuple[dict[str, int], int]:
+    """(event totals, 2xx answers) of one endpoint's phase."""
     path = workdir / "requests.bin"
     load._write_requests(path, port, requests)
     out = workdir / "callgrind.out"
@@ -75,7 +87,7 @@ def _phase(
     subprocess.run(["callgrind_control", "--zero", str(server.pid)], check=True, capture_output=True)
     result = load._wrk(path, port, seconds, 64)
     subprocess.run(["callgrind_control", "--dump", str(server.pid)], check=True, capture_output=True)
-    return _dumped_instructions(out, before), int(result["requests"] - result["non2xx"])
+    return _dumped_events(out, before), int(result["requests"] - result["non2xx"])
 
 
 _STAGES = ("noop", "read", "verify", "suspend")
@@ -92,14 +104,14 @@ def _target(endpoint: str, provider: str) -> str:
     return f"/webhooks/{endpoint}"
 
 
-def _print_stages(provider: str, results: dict[str, float]) -> None:
+def _print_stages(provider: str, results: dict[str, float], measure: str) -> None:
     """What each stage adds to the no-op, from the endpoints that stop after it (``webhook_stages``)."""
     noop, read, verify, suspend = (results[name] for name in _STAGES)
-    journal = results[provider] - verify - (suspend - noop)
-    print(f"  stages of a {provider} delivery, instructions per request beyond the no-op's {noop:,.0f}:")
+    journal = results[provider] - verify
+    print(f"  stages of a {provider} delivery, {measure} per request beyond the no-op's {noop:,.0f}:")
     for label, count in (
         ("read headers and body as the webhooks do", read - noop),
-        ("verify and decode (the adapter)", verify - read),
+        ("verify and decode (the adapter, in the batch)", verify - read - (suspend - noop)),
         ("wait for the group commit (suspend, resume)", suspend - noop),
         ("journal: row, INSERT, COMMIT (the rest)", journal),
         ("all of the webhook's own work", results[provider] - noop),
@@ -123,6 +135,12 @@ def main() -> None:
         "--database-url", default=None, help="default: a fresh SQLite file; on PostgreSQL give an empty database"
     )
     parser.add_argument("--keep", action="store_true", help="keep callgrind's dumps (for callgrind_annotate)")
+    parser.add_argument(
+        "--cache-sim",
+        action="store_true",
+        help="simulate caches and branch prediction too; compare estimated cycles (Ir + 10 L1 + 100 LL misses "
+        "+ 10 mispredictions) instead of instructions: code that runs cold costs more than its instructions",
+    )
     args = parser.parse_args()
     if args.stages:  # argparse has checked the provider
         endpoints = [*_STAGES, args.stages]
@@ -143,6 +161,8 @@ def main() -> None:
     migrate(load_settings())
     port = load._free_port()
     callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={workdir / 'callgrind.out'}"]
+    if args.cache_sim:
+        callgrind += ["--cache-sim=yes", "--branch-sim=yes"]
     factory = "webhook_stages:stages_app" if args.stages else "load_webhooks:bench_app"
     server = load.start_server(env, port, wrapper=callgrind, wait_seconds=300, factory=factory)
     # Every endpoint gets the same provider's bodies: the stages and the no-op read them like the webhook.
@@ -158,11 +178,14 @@ def main() -> None:
             # Signed now, so still fresh (5-minute window) when valgrind gets to them.
             signed = load._signed(body_of[name], 20_000, seed, args.order)
             target = _target(name, body_of[name])
-            instructions, answered = _phase(server, workdir, port, [(target, b, h) for _, b, h in signed], args.seconds)
-            results[name] = instructions / max(1, answered)
-            print(
-                f"  {name:8s} {results[name]:10,.0f} instructions per request ({answered:,} answered 2xx)", flush=True
-            )
+            events, answered = _phase(server, workdir, port, [(target, b, h) for _, b, h in signed], args.seconds)
+            per_request = {event: count / max(1, answered) for event, count in events.items()}
+            results[name] = cycle_estimate(per_request) if args.cache_sim else per_request["Ir"]
+            print(f"  {name:8s} {per_request['Ir']:10,.0f} instructions per request", end="")
+            if args.cache_sim:
+                misses = ", ".join(f"{event} {count:,.0f}" for event, count in per_request.items() if event != "Ir")
+                print(f", ~{results[name]:,.0f} cycles ({misses})", end="")
+            print(f" ({answered:,} answered 2xx)", flush=True)
     finally:
         server.terminate()
         server.wait(60)
@@ -170,14 +193,13 @@ def main() -> None:
             print(f"  callgrind dumps kept in {workdir} (one per phase, warm-ups first)")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    measure = "estimated cycles" if args.cache_sim else "instructions"
     if args.stages:
-        _print_stages(args.stages, results)
+        _print_stages(args.stages, results, measure)
     if "noop" in results:
         for name, count in results.items():
             if name in PROVIDERS:
-                print(
-                    f"  {name}: no-op / webhook = {results['noop'] / count:.2f} (by instructions; order {args.order})"
-                )
+                print(f"  {name}: no-op / webhook = {results['noop'] / count:.2f} (by {measure}; order {args.order})")
 
 
 if __name__ == "__main__":

@@ -79,10 +79,11 @@ def bench_app(settings: Any = None) -> Any:
     return app
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used (Linux ``/proc``); threads included."""
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU time the process has used (Linux ``/proc``); threads included."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def _free_port() -> int:
@@ -216,9 +217,11 @@ def _phase(
 ) -> dict[str, float]:
     path = workdir / "requests.bin"
     _write_requests(path, port, requests)
-    cpu_before = _cpu_seconds(server_pid)
+    user_before, system_before = _cpu_seconds(server_pid)
     result = _wrk(path, port, args.seconds, args.connections)
-    result["server_cpu_s"] = _cpu_seconds(server_pid) - cpu_before
+    user, system = _cpu_seconds(server_pid)
+    result["server_system_s"] = system - system_before
+    result["server_cpu_s"] = user - user_before + result["server_system_s"]
     result["server_cpu_us"] = result["server_cpu_s"] / max(1, result["requests"]) * 1e6
     result["rps"] = result["requests"] / result["duration_us"] * 1e6
     # wrk stops at the first request past the end, cutting off the ones in flight.
@@ -238,6 +241,7 @@ def _combined(slices: list[dict[str, float]]) -> dict[str, float]:
         "duration_us": duration_us,
         "rps": requests / duration_us * 1e6,
         "server_cpu_us": sum(r["server_cpu_s"] for r in slices) / max(1, requests) * 1e6,
+        "server_system_us": sum(r["server_system_s"] for r in slices) / max(1, requests) * 1e6,
         "non2xx": sum(r["non2xx"] for r in slices),
         "socket_errors": sum(r["socket_errors"] for r in slices),
         "p50_us": statistics.median(r["p50_us"] for r in slices),
@@ -264,7 +268,8 @@ def _line(name: str, r: dict[str, float]) -> str:
     warn = "  (RAN OUT OF REQUESTS: req/s is too low, raise --requests)" if r["exhausted"] else ""
     return (
         f"  {name:10s} {r['rps']:8.0f} req/s  p50 {r['p50_us'] / 1000:6.1f} ms  p99 {r['p99_us'] / 1000:6.1f} ms  "
-        f"server CPU {r['server_cpu_us']:5.0f} us/req  non-2xx {int(r['non2xx'])}  "
+        f"server CPU {r['server_cpu_us']:5.0f} us/req ({r['server_system_us']:3.0f} system)  "
+        f"non-2xx {int(r['non2xx'])}  "
         f"socket errors {int(r['socket_errors'])}{warn}"
     )
 

@@ -5,14 +5,15 @@ endpoint here stops after one of them, so the difference between two endpoints' 
 what that stage costs on the real request path:
 
 * ``POST /webhooks/_read``: the webhooks' own reading: settings, ``header_dict``, ``read_webhook_body``.
-* ``POST /webhooks/_verify_<provider>``: that, then the provider's adapter (signature, decoding,
-  the canonical notification), as ``_ingest`` calls it.
 * ``POST /webhooks/_suspend``: the no-op, then a wait for a "commit" that writes nothing. The
   waiters are released together, once the loop has gone round without a new one, as
-  ``JournalWriter._flush`` does: this is the price of answering after a group commit.
+  ``JournalWriter._flush`` does: this is the price (or the gain) of answering after a group commit.
+* ``POST /webhooks/_verify_<provider>``: the reading, then that wait, whose flush runs the
+  provider's adapter (signature, decoding, the canonical notification) for every waiting
+  delivery in one loop, as ``JournalWriter._take`` does.
 
-What the full webhook costs beyond ``_verify`` and ``_suspend`` is the journal: its row, the
-INSERT and the COMMIT. The production app never has these routes.
+What the full webhook costs beyond ``_verify`` is the journal: its row, the INSERT and the
+COMMIT. The production app never has these routes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from litestar.exceptions import HTTPException
 
 from market.db import utcnow
 from market.reconcile.adapters import PARSERS, RejectionError
+from market.reconcile.journal import Delivery
 from market.web.routes.webhooks import header_dict, read_webhook_body, rejection_status
 
 _OK = b'{"success":true}'
@@ -62,14 +64,46 @@ class _EmptyBatches:
                 future.set_result(None)
 
 
+class _VerifyingBatches(_EmptyBatches):
+    """:class:`_EmptyBatches` whose flush verifies every waiting delivery in one loop, as
+    ``JournalWriter._take`` does, before releasing them: the verdict of each is its future's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._deliveries: list[Delivery] = []
+
+    def verify(self, delivery: Delivery) -> asyncio.Future[None]:
+        self._deliveries.append(delivery)
+        return self.join()
+
+    def _flush(self) -> None:
+        if self._seen < len(self._waiting):  # still arriving: _EmptyBatches waits one more iteration
+            super()._flush()
+            return
+        verdicts: list[RejectionError | None] = []
+        for delivery in self._deliveries:
+            try:
+                delivery.verified()
+                verdicts.append(None)
+            except RejectionError as rejection:
+                verdicts.append(rejection)
+        self._deliveries = []
+        for future, verdict in zip(self._waiting, verdicts, strict=True):
+            if verdict is not None:
+                future.set_exception(verdict)
+        super()._flush()
+
+
 def _verify_route(provider: str) -> Any:
+    batches = _VerifyingBatches()
+
     @post(f"/webhooks/_verify_{provider}", status_code=200, media_type=MediaType.JSON, include_in_schema=False)
     async def verify(request: Request[Any, Any, Any]) -> Response[bytes]:
         settings = request.app.state["settings"]
         headers = header_dict(request)
         body = await read_webhook_body(request, headers, settings.webhook_max_body_bytes)
         try:
-            PARSERS[provider](body, headers, settings, utcnow())
+            await batches.verify(Delivery(PARSERS[provider], body, headers, settings, utcnow()))
         except RejectionError as rejection:  # refused as the webhook would refuse it, never a 500
             raise HTTPException(status_code=rejection_status(rejection), detail=str(rejection)) from None
         return Response(_OK, media_type=MediaType.JSON)

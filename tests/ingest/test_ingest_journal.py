@@ -17,6 +17,8 @@ from conftest import make_settings
 from market.db import create_sync_engine_for, migrate
 from market.errors import UnavailableError
 from market.reconcile import journal
+from market.reconcile import simulate as sim
+from market.reconcile.adapters import Accepted, ForgedRequestError, StaleRequestError, generic
 from market.reconcile.journal import Incoming, JournalWriter, Stored, write_batch
 from market.reconcile.models import JournalEntry
 from market.reconcile.notification import Notification
@@ -168,6 +170,53 @@ def test_a_delivery_held_up_too_long_is_told_to_retry(settings, engine):
             await writer.stop()
 
     assert asyncio.run(scenario()).id == _journal(engine)[("sepay", "1")][0]
+
+
+def _test_event(body, headers, settings, received_at):
+    return Accepted(notification=None, auth="hmac-sha256")
+
+
+def _buggy_adapter(body, headers, settings, received_at):
+    raise KeyError("amount")
+
+
+def test_deliveries_are_verified_in_the_batch_and_each_gets_its_own_answer(database_url, engine):
+    settings = make_settings(database_url, generic_webhook_secret="batch-secret")
+    signed = [sim.render(t, settings) for t in sim.plan(["generic"], 3, 0.0, seed=5)]
+    good, forged, late = ((body, {k.lower(): v for k, v in headers.items()}) for _, body, headers in signed)
+    forged = (forged[0].replace(b'"amount": ', b'"amount": 1'), forged[1])
+
+    async def scenario():
+        writer = JournalWriter(create_sync_engine_for(settings))
+        await writer.start()
+        try:
+            now = dt.datetime.now(dt.UTC)
+            futures = [
+                writer.submit_delivery(generic.parse, *good, settings, now),
+                writer.submit_delivery(generic.parse, *forged, settings, now),
+                writer.submit_delivery(_test_event, b"{}", {}, settings, now),
+                writer.submit_delivery(_buggy_adapter, b"{}", {}, settings, now),
+                writer.submit_delivery(generic.parse, *late, settings, now + dt.timedelta(minutes=6)),
+            ]
+            assert not any(f.done() for f in futures)  # verified when the batch is taken, not before
+            return await asyncio.gather(*futures, return_exceptions=True)
+        finally:
+            await writer.stop()
+
+    stored, refused, test_event, bug, stale = asyncio.run(scenario())
+    assert isinstance(stored, Stored)
+    assert stored.created
+    assert isinstance(refused, ForgedRequestError)
+    assert test_event is None
+    assert isinstance(bug, KeyError)  # the adapter's own error, as if it had run in the request
+    assert isinstance(stale, StaleRequestError)
+    journal = _journal(engine)
+    assert list(journal) == [("generic", msgspec.json.decode(good[0])["id"])]
+    with engine.connect() as conn:
+        body, headers = conn.execute(sa.text("SELECT raw_body, raw_headers FROM notification_journal")).one()
+    assert bytes(body) == good[0]
+    kept = headers if isinstance(headers, dict) else msgspec.json.decode(headers)
+    assert kept == {"content-type": "application/json", "x-market-signature": good[1]["x-market-signature"]}
 
 
 def test_stopping_writes_what_is_waiting_and_refuses_the_rest(settings, engine):

@@ -42,9 +42,9 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from itertools import chain
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import msgspec
 import psycopg
@@ -53,12 +53,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
+from market.config import Settings
 from market.errors import UnavailableError
+from market.reconcile.adapters import Accepted, Parser, RejectionError
+from market.reconcile.adapters.base import HEADERS_KEPT
 from market.reconcile.models import ORIGINAL_CREDIT, STATUS_DUPLICATE, STATUS_PENDING, STATUS_REVIEW, JournalEntry
 from market.reconcile.notification import Notification
 from market.reconcile.speedups import speedups
 
-__all__ = ["Incoming", "JournalWriter", "Stored", "write_batch"]
+__all__ = ["Delivery", "Incoming", "JournalWriter", "Stored", "incoming", "write_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,33 @@ class Incoming(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     raw_headers: dict[str, str]
     auth: str
     review_reason: str | None = None
+
+
+def incoming(headers: Mapping[str, str], body: bytes, accepted: Accepted) -> Incoming | None:
+    """The journal row of an accepted delivery; ``None`` for a provider's test event."""
+    if accepted.notification is None:
+        return None
+    return Incoming(
+        notification=accepted.notification,
+        raw_body=body,
+        raw_headers={name: headers[name] for name in HEADERS_KEPT if name in headers},
+        auth=accepted.auth,
+        review_reason=accepted.review_reason,
+    )
+
+
+class Delivery(msgspec.Struct, frozen=True, gc=False):
+    """A raw request on its way into the journal, to be verified by its provider's adapter first."""
+
+    parse: Parser
+    body: bytes
+    headers: Mapping[str, str]
+    settings: Settings
+    received_at: dt.datetime
+
+    def verified(self) -> Incoming | None:
+        """The journal row (``None`` for a test event); raises the adapter's :class:`RejectionError`."""
+        return incoming(self.headers, self.body, self.parse(self.body, self.headers, self.settings, self.received_at))
 
 
 class Stored(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -500,8 +530,9 @@ class _LockBusyError(Exception):
     """Another connection holds SQLite's write lock; the batch is tried again shortly."""
 
 
-# One delivery waiting for its commit: the row, the request's future, and when it stops waiting.
-_Waiter = tuple[Incoming, "asyncio.Future[Stored]", float]
+# One delivery waiting for its commit: the row (or the request still to verify), the request's
+# future, and when it stops waiting.
+_Waiter = tuple[Incoming | Delivery, "asyncio.Future[Stored | None]", float]
 _Outcome = Stored | UnavailableError
 _Transaction = Callable[[list[Incoming]], list[Stored]]
 # A busy SQLite write lock is tried again after 1 ms, then 2, 4... at most every 50 ms.
@@ -594,8 +625,26 @@ class JournalWriter:
         A plain function: the webhook handlers await the future itself, one coroutine frame less
         per delivery than awaiting :meth:`append`.
         """
+        # Only a Delivery's future can end with None (a test event): an Incoming's is a Stored.
+        return cast("asyncio.Future[Stored]", self._enqueue(item))
+
+    def submit_delivery(
+        self, parse: Parser, body: bytes, headers: Mapping[str, str], settings: Settings, received_at: dt.datetime
+    ) -> asyncio.Future[Stored | None]:
+        """Verify a raw request with its provider's adapter, then journal it: the future of its outcome.
+
+        The future ends with the stored row once committed, ``None`` for a provider's test event
+        (nothing to store), or the adapter's :class:`RejectionError` (forged, stale, malformed, not
+        configured), or :class:`UnavailableError`. The adapter runs when the batch is taken, for
+        every delivery of the batch in one loop: run between the framework's handling of each
+        request, its code and data were cold every time and it cost ~2.5 times the CPU
+        (benchmarks/README.md, "Adapters in the batch").
+        """
+        return self._enqueue(Delivery(parse, body, headers, settings, received_at))
+
+    def _enqueue(self, item: Incoming | Delivery) -> asyncio.Future[Stored | None]:
         loop = self._loop
-        future: asyncio.Future[Stored]
+        future: asyncio.Future[Stored | None]
         if not self._accepting or loop is None:
             future = asyncio.get_running_loop().create_future()
             future.set_exception(
@@ -655,21 +704,32 @@ class JournalWriter:
             self._send_to_postgresql(batch)
 
     def _take(self) -> list[_Waiter]:
-        """The next batch: waiters whose request still waits (not answered 503, not gone), oldest first."""
+        """The next batch: waiters whose request still waits (not answered 503, not gone), oldest first.
+
+        A delivery is verified here: refused or a test event, its request is answered now and it
+        leaves the batch.
+        """
         batch: list[_Waiter] = []
         taken = 0
         for waiter in self._pending:
             taken += 1
-            if not waiter[1].done():
-                batch.append(waiter)
-                if len(batch) == self._max_batch:
-                    break
+            item, future, deadline = waiter
+            if future.done():
+                continue
+            if type(item) is Delivery:
+                verified = _verified(item, future)
+                if verified is None:
+                    continue
+                waiter = (verified, future, deadline)
+            batch.append(waiter)
+            if len(batch) == self._max_batch:
+                break
         del self._pending[:taken]
         return batch
 
     def _flush_here(self, sqlite: _SqliteConnection, batch: list[_Waiter]) -> None:
         try:
-            outcomes = self._write(sqlite.transaction, [item for item, _, _ in batch])
+            outcomes = self._write(sqlite.transaction, _items(batch))
         except _LockBusyError:
             # Someone else is writing (the matcher, a CLI import): keep the batch, and what arrives
             # meanwhile joins it.
@@ -684,7 +744,7 @@ class JournalWriter:
     def _send_to_postgresql(self, batch: list[_Waiter]) -> None:
         assert self._loop is not None
         self._in_flight.append(batch)
-        items = [item for item, _, _ in batch]
+        items = _items(batch)
         done = self._loop.create_task(self._write_async(items), name="journal-batch")
         done.add_done_callback(functools.partial(self._written, batch))
         # While this one waits for PostgreSQL, the next batch collects (and leaves when it is written).
@@ -967,6 +1027,26 @@ class _Checkpointer:
             if pooled is not None:
                 with contextlib.suppress(Exception):
                     pooled.close()
+
+
+def _verified(delivery: Delivery, future: asyncio.Future[Stored | None]) -> Incoming | None:
+    """The delivery's journal row; ``None`` once its future is answered (refused, or a test event)."""
+    try:
+        item = delivery.verified()
+    except RejectionError as rejection:
+        future.set_exception(rejection)
+        return None
+    except Exception as exc:  # noqa: BLE001 - an adapter's bug fails its own request, never the batch
+        future.set_exception(exc)
+        return None
+    if item is None:
+        future.set_result(None)
+    return item
+
+
+def _items(batch: list[_Waiter]) -> list[Incoming]:
+    """The rows of a batch (``_take`` has verified its deliveries)."""
+    return cast("list[Incoming]", [item for item, _, _ in batch])
 
 
 def _resolve(batch: list[_Waiter], outcomes: Sequence[_Outcome]) -> None:

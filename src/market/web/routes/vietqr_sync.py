@@ -20,7 +20,7 @@ from market.db import utcnow
 from market.errors import UnavailableError
 from market.reconcile.adapters import NotConfiguredError, RejectionError
 from market.reconcile.adapters import vietqr as adapter
-from market.web.routes.webhooks import header_dict, log_rejection, read_webhook_body, rejection_status, store
+from market.web.routes.webhooks import header_dict, journal_delivery, log_rejection, read_webhook_body, rejection_status
 
 __all__ = ["ROUTES"]
 
@@ -71,12 +71,10 @@ async def transaction_sync(request: Request[Any, Any, Any]) -> Response[SyncAnsw
     headers = header_dict(request)
     body = await read_webhook_body(request, headers, settings.webhook_max_body_bytes)
     try:
-        accepted = adapter.parse(body, headers, settings, utcnow())
+        stored = await journal_delivery(request, adapter.parse, body, headers, settings)
     except RejectionError as rejection:
         log_rejection("vietqr", body, rejection)
         return _failure(rejection_status(rejection), str(rejection))
-    try:
-        stored = await store(request, headers, body, accepted)
     except UnavailableError as exc:
         return _failure(503, exc.detail)
     reference = str(stored.id) if stored else ""

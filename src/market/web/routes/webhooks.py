@@ -10,7 +10,6 @@ stored for review and answered 2xx, or the provider would retry them forever (ru
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Mapping
@@ -24,11 +23,19 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from market.config import Settings
 from market.db import create_sync_engine_for, utcnow
-from market.reconcile.adapters import PARSERS, Accepted, MalformedRequestError, NotConfiguredError, RejectionError
+from market.reconcile.adapters import PARSERS, MalformedRequestError, NotConfiguredError, Parser, RejectionError
 from market.reconcile.adapters.base import HEADERS_KEPT
-from market.reconcile.journal import Incoming, JournalWriter, Stored
+from market.reconcile.journal import JournalWriter, Stored
 
-__all__ = ["LIFESPAN", "ROUTES", "header_dict", "log_rejection", "read_webhook_body", "rejection_status", "store"]
+__all__ = [
+    "LIFESPAN",
+    "ROUTES",
+    "header_dict",
+    "journal_delivery",
+    "log_rejection",
+    "read_webhook_body",
+    "rejection_status",
+]
 
 log = logging.getLogger(__name__)
 
@@ -131,33 +138,16 @@ def log_rejection(provider: str, body: bytes, rejection: RejectionError) -> None
     log.warning("%s webhook refused (%s, body sha256 %s): %s", provider, type(rejection).__name__, digest, rejection)
 
 
-def _incoming(headers: Mapping[str, str], body: bytes, accepted: Accepted) -> Incoming | None:
-    """The journal row of an accepted delivery; ``None`` for a provider's test event."""
-    if accepted.notification is None:
-        return None
-    return Incoming(
-        notification=accepted.notification,
-        raw_body=body,
-        raw_headers={name: headers[name] for name in HEADERS_KEPT if name in headers},
-        auth=accepted.auth,
-        review_reason=accepted.review_reason,
-    )
-
-
-def store(
-    request: Request[Any, Any, Any], headers: Mapping[str, str], body: bytes, accepted: Accepted
+def journal_delivery(
+    request: Request[Any, Any, Any], parse: Parser, body: bytes, headers: Mapping[str, str], settings: Settings
 ) -> Awaitable[Stored | None]:
-    """Journal an accepted delivery: await it for the row, after COMMIT; ``None`` for a provider's test event.
+    """Verify and journal a delivery: await it for the row, after COMMIT; ``None`` for a provider's test event.
 
-    A plain function handing back the journal's own future (``JournalWriter.submit``): no
+    Raises (when awaited) the adapter's :class:`RejectionError`, or :class:`UnavailableError`. A plain
+    function handing back the journal's own future (``JournalWriter.submit_delivery``): no
     coroutine of ours to create and resume on each delivery.
     """
-    item = _incoming(headers, body, accepted)
-    if item is None:
-        test_event: asyncio.Future[Stored | None] = asyncio.get_running_loop().create_future()
-        test_event.set_result(None)
-        return test_event
-    return journal_of(request).submit(item)
+    return journal_of(request).submit_delivery(parse, body, headers, settings, utcnow())
 
 
 async def _ingest(request: Request[Any, Any, Any], provider: str) -> Stored | None:
@@ -166,11 +156,10 @@ async def _ingest(request: Request[Any, Any, Any], provider: str) -> Stored | No
     headers = header_dict(request)
     body = await read_webhook_body(request, headers, settings.webhook_max_body_bytes)
     try:
-        accepted = PARSERS[provider](body, headers, settings, utcnow())
+        return await journal_delivery(request, PARSERS[provider], body, headers, settings)
     except RejectionError as rejection:
         log_rejection(provider, body, rejection)
         raise HTTPException(status_code=rejection_status(rejection), detail=str(rejection)) from None
-    return await store(request, headers, body, accepted)
 
 
 _DOC: dict[str, Any] = {"tags": ["webhooks"], "media_type": MediaType.JSON, "status_code": 200}
