@@ -180,11 +180,28 @@ def _buggy_adapter(body, headers, settings, received_at):
     raise KeyError("amount")
 
 
+def _exhausted_adapter(body, headers, settings, received_at):
+    raise StopIteration  # a future cannot hold one: it must not stall the batch
+
+
+def _signed_generic(settings, count, seed):
+    """``count`` signed generic deliveries: (body, headers as the server hands them over)."""
+    requests = [sim.render(t, settings) for t in sim.plan(["generic"], count, 0.0, seed=seed)]
+    return [(body, {k.lower(): v for k, v in headers.items()}) for _, body, headers in requests]
+
+
+def _forged(delivery):
+    body, headers = delivery
+    return body.replace(b'"amount": ', b'"amount": 1'), headers
+
+
+def _txn(delivery):
+    return msgspec.json.decode(delivery[0])["id"]
+
+
 def test_deliveries_are_verified_in_the_batch_and_each_gets_its_own_answer(database_url, engine):
     settings = make_settings(database_url, generic_webhook_secret="batch-secret")
-    signed = [sim.render(t, settings) for t in sim.plan(["generic"], 3, 0.0, seed=5)]
-    good, forged, late = ((body, {k.lower(): v for k, v in headers.items()}) for _, body, headers in signed)
-    forged = (forged[0].replace(b'"amount": ', b'"amount": 1'), forged[1])
+    first, second, third, other, late = _signed_generic(settings, 5, seed=5)
 
     async def scenario():
         writer = JournalWriter(create_sync_engine_for(settings))
@@ -192,31 +209,77 @@ def test_deliveries_are_verified_in_the_batch_and_each_gets_its_own_answer(datab
         try:
             now = dt.datetime.now(dt.UTC)
             futures = [
-                writer.submit_delivery(generic.parse, *good, settings, now),
-                writer.submit_delivery(generic.parse, *forged, settings, now),
+                writer.submit_delivery(generic.parse, *first, settings, now),
+                writer.submit_delivery(generic.parse, *_forged(other), settings, now),
+                writer.submit_delivery(generic.parse, *second, settings, now),
                 writer.submit_delivery(_test_event, b"{}", {}, settings, now),
                 writer.submit_delivery(_buggy_adapter, b"{}", {}, settings, now),
                 writer.submit_delivery(generic.parse, *late, settings, now + dt.timedelta(minutes=6)),
+                writer.submit_delivery(_exhausted_adapter, b"{}", {}, settings, now),
+                writer.submit_delivery(generic.parse, *third, settings, now),
             ]
             assert not any(f.done() for f in futures)  # verified when the batch is taken, not before
             return await asyncio.gather(*futures, return_exceptions=True)
         finally:
             await writer.stop()
 
-    stored, refused, test_event, bug, stale = asyncio.run(scenario())
-    assert isinstance(stored, Stored)
-    assert stored.created
+    one, refused, two, test_event, bug, stale, exhausted, three = asyncio.run(scenario())
     assert isinstance(refused, ForgedRequestError)
+    assert refused.__traceback__ is None  # nothing of the batch kept alive through it
     assert test_event is None
     assert isinstance(bug, KeyError)  # the adapter's own error, as if it had run in the request
     assert isinstance(stale, StaleRequestError)
+    assert isinstance(exhausted, RuntimeError)
+    assert "StopIteration" in str(exhausted)
     journal = _journal(engine)
-    assert list(journal) == [("generic", msgspec.json.decode(good[0])["id"])]
+    # Each stored delivery got its own row, in the order of arrival, and nothing else was stored.
+    assert [s.created for s in (one, two, three)] == [True, True, True]
+    assert one.id < two.id < three.id
+    assert {key: row[0] for key, row in journal.items()} == {
+        ("generic", _txn(first)): one.id,
+        ("generic", _txn(second)): two.id,
+        ("generic", _txn(third)): three.id,
+    }
     with engine.connect() as conn:
-        body, headers = conn.execute(sa.text("SELECT raw_body, raw_headers FROM notification_journal")).one()
-    assert bytes(body) == good[0]
+        body, headers = conn.execute(
+            sa.text("SELECT raw_body, raw_headers FROM notification_journal WHERE id = :id"), {"id": two.id}
+        ).one()
+    assert bytes(body) == second[0]
     kept = headers if isinstance(headers, dict) else msgspec.json.decode(headers)
-    assert kept == {"content-type": "application/json", "x-market-signature": good[1]["x-market-signature"]}
+    assert kept == {"content-type": "application/json", "x-market-signature": second[1]["x-market-signature"]}
+
+
+def test_refusals_and_test_events_are_answered_while_the_journal_is_held(database_url, engine):
+    settings = make_settings(database_url, generic_webhook_secret="batch-secret")
+    waiting, forged, later = _signed_generic(settings, 3, seed=6)
+
+    async def scenario():
+        writer = JournalWriter(create_sync_engine_for(settings), max_batch=2, wait_seconds=10)
+        await writer.start()
+        try:
+            now = dt.datetime.now(dt.UTC)
+            with engine.connect() as other:
+                _lock_journal(other)
+                held = writer.submit_delivery(generic.parse, *waiting, settings, now)
+                await asyncio.sleep(0.2)  # its batch is now waiting for the journal
+                answered = [
+                    writer.submit_delivery(generic.parse, *later, settings, now),  # fills the batch (max 2)
+                    writer.submit_delivery(generic.parse, *_forged(forged), settings, now),
+                    writer.submit_delivery(_test_event, b"{}", {}, settings, now),
+                ]
+                refusal = await asyncio.wait_for(asyncio.gather(*answered[1:], return_exceptions=True), 2)
+                assert not held.done()
+                assert not answered[0].done()
+                other.rollback()
+            return refusal, await asyncio.wait_for(asyncio.gather(held, answered[0]), 5)
+        finally:
+            await writer.stop()
+
+    (refused, test_event), stored = asyncio.run(scenario())
+    assert isinstance(refused, ForgedRequestError)
+    assert test_event is None
+    assert all(s.created for s in stored)
+    assert set(_journal(engine)) == {("generic", _txn(waiting)), ("generic", _txn(later))}
 
 
 def test_stopping_writes_what_is_waiting_and_refuses_the_rest(settings, engine):

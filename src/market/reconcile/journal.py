@@ -568,6 +568,7 @@ class JournalWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._accepting = False
         self._pending: list[_Waiter] = []  # arrival order
+        self._unverified_from = 0  # the waiters before this index in _pending are verified (or answered)
         self._in_flight: list[list[_Waiter]] = []  # batches PostgreSQL transactions are writing
         self._scheduled = False  # a flush is waiting in the loop's queue (or for a busy lock)
         self._seen = 0  # how many were waiting when a scheduled flush last looked
@@ -694,7 +695,10 @@ class JournalWriter:
             return
         self._seen = 0
         if len(self._in_flight) >= _POSTGRESQL_IN_FLIGHT:
-            return  # the next batch leaves when one of these is written (_written)
+            # The next batch leaves when one of these is written (_written); refusals and test
+            # events need no database, so they are answered now.
+            self._verify_waiting()
+            return
         batch = self._take()
         if not batch:
             self._drained_now()
@@ -702,6 +706,25 @@ class JournalWriter:
             self._flush_here(self._sqlite, batch)
         else:
             self._send_to_postgresql(batch)
+
+    def _verify_waiting(self) -> None:
+        """Verify up to ``max_batch`` waiting deliveries, in arrival order; more on the next iteration.
+
+        For deliveries that wait for the database: whatever it is doing, a forged request still
+        gets its 401 and a test event its 2xx.
+        """
+        pending = self._pending
+        start = self._unverified_from
+        end = min(len(pending), start + self._max_batch)
+        for index in range(start, end):
+            item, future, deadline = pending[index]
+            if type(item) is Delivery and not future.done():
+                verified = _verified(item, future)
+                if verified is not None:
+                    pending[index] = (verified, future, deadline)
+        self._unverified_from = end
+        if end < len(pending):
+            self._schedule()
 
     def _take(self) -> list[_Waiter]:
         """The next batch: waiters whose request still waits (not answered 503, not gone), oldest first.
@@ -725,6 +748,7 @@ class JournalWriter:
             if len(batch) == self._max_batch:
                 break
         del self._pending[:taken]
+        self._unverified_from = max(0, self._unverified_from - taken)
         return batch
 
     def _flush_here(self, sqlite: _SqliteConnection, batch: list[_Waiter]) -> None:
@@ -734,6 +758,8 @@ class JournalWriter:
             # Someone else is writing (the matcher, a CLI import): keep the batch, and what arrives
             # meanwhile joins it.
             self._pending[:0] = batch
+            self._unverified_from += len(batch)
+            self._verify_waiting()
             self._schedule(self._busy_wait)
             self._busy_wait = min(self._busy_wait * 2, _BUSY_LONGEST_WAIT)
             return
@@ -1031,17 +1057,33 @@ class _Checkpointer:
 
 def _verified(delivery: Delivery, future: asyncio.Future[Stored | None]) -> Incoming | None:
     """The delivery's journal row; ``None`` once its future is answered (refused, or a test event)."""
-    try:
-        item = delivery.verified()
-    except RejectionError as rejection:
-        future.set_exception(rejection)
-        return None
-    except Exception as exc:  # noqa: BLE001 - an adapter's bug fails its own request, never the batch
-        future.set_exception(exc)
-        return None
-    if item is None:
+    verdict = _verdict(delivery)
+    if isinstance(verdict, Incoming):
+        return verdict
+    if verdict is None:
         future.set_result(None)
-    return item
+    elif isinstance(verdict, RejectionError):
+        # Without its traceback: the rejection is logged without one, and the traceback's frames
+        # would keep this batch alive in a reference cycle, left to the (rarely run) cyclic GC.
+        future.set_exception(verdict.with_traceback(None))
+    else:
+        future.set_exception(verdict)
+    return None
+
+
+def _verdict(delivery: Delivery) -> Incoming | Exception | None:
+    """The delivery's row, ``None`` for a test event, or what its adapter raised.
+
+    An adapter's bug (any other exception) fails its own request, as it would have in the
+    request's handler (a 500 with its traceback), never the batch. Caught in a frame of its own
+    that holds no future nor batch, so that the traceback ties neither to the exception.
+    """
+    try:
+        return delivery.verified()
+    except StopIteration as exc:  # a future cannot hold a StopIteration
+        return RuntimeError(f"adapter {delivery.parse.__qualname__} raised StopIteration: {exc!r}")
+    except Exception as exc:  # noqa: BLE001 - see above
+        return exc
 
 
 def _items(batch: list[_Waiter]) -> list[Incoming]:
