@@ -282,6 +282,35 @@ def test_refusals_and_test_events_are_answered_while_the_journal_is_held(databas
     assert set(_journal(engine)) == {("generic", _txn(waiting)), ("generic", _txn(later))}
 
 
+def test_a_flood_of_forged_deliveries_is_verified_a_batch_at_a_time(database_url, engine):
+    settings = make_settings(database_url, generic_webhook_secret="batch-secret")
+    *forged, good = _signed_generic(settings, 6, seed=7)
+
+    async def scenario():
+        writer = JournalWriter(create_sync_engine_for(settings), max_batch=2)
+        await writer.start()
+        try:
+            now = dt.datetime.now(dt.UTC)
+            futures = [writer.submit_delivery(generic.parse, *_forged(d), settings, now) for d in forged]
+            futures.append(writer.submit_delivery(generic.parse, *good, settings, now))
+            answered = []
+            for _ in range(3):  # one flush per loop iteration, each verifying at most max_batch
+                await asyncio.sleep(0)
+                answered.append(sum(f.done() for f in futures))
+            return answered, await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), 5)
+        finally:
+            await writer.stop()
+
+    answered, outcomes = asyncio.run(scenario())
+    # The third flush verifies the last forged one and the good one (written there on SQLite,
+    # sent to PostgreSQL).
+    assert answered[:2] == [2, 4]
+    assert answered[2] >= 5
+    assert all(isinstance(o, ForgedRequestError) for o in outcomes[:5])
+    assert outcomes[5].created
+    assert set(_journal(engine)) == {("generic", _txn(good))}
+
+
 def test_stopping_writes_what_is_waiting_and_refuses_the_rest(settings, engine):
     async def scenario():
         writer = JournalWriter(create_sync_engine_for(settings))

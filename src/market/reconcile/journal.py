@@ -701,7 +701,7 @@ class JournalWriter:
             return
         batch = self._take()
         if not batch:
-            self._drained_now()
+            self._after_batch()  # the next flush if deliveries still wait (refused ones took this one)
         elif self._sqlite is not None:
             self._flush_here(self._sqlite, batch)
         else:
@@ -733,19 +733,24 @@ class JournalWriter:
         leaves the batch.
         """
         batch: list[_Waiter] = []
-        taken = 0
+        taken = verifications = 0
         for waiter in self._pending:
             taken += 1
             item, future, deadline = waiter
             if future.done():
                 continue
             if type(item) is Delivery:
+                # At most max_batch adapters per loop iteration, refused or not: a flood of forged
+                # requests is verified a batch at a time, between the loop's other work.
+                verifications += 1
                 verified = _verified(item, future)
                 if verified is None:
+                    if verifications == self._max_batch:
+                        break
                     continue
                 waiter = (verified, future, deadline)
             batch.append(waiter)
-            if len(batch) == self._max_batch:
+            if len(batch) == self._max_batch or verifications == self._max_batch:
                 break
         del self._pending[:taken]
         self._unverified_from = max(0, self._unverified_from - taken)
