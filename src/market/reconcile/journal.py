@@ -55,13 +55,13 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from market.config import Settings
 from market.errors import UnavailableError
-from market.reconcile.adapters import Accepted, Parser, RejectionError
+from market.reconcile.adapters import Parser, RejectionError
 from market.reconcile.adapters.base import HEADERS_KEPT
 from market.reconcile.models import ORIGINAL_CREDIT, STATUS_DUPLICATE, STATUS_PENDING, STATUS_REVIEW, JournalEntry
 from market.reconcile.notification import Notification
 from market.reconcile.speedups import speedups
 
-__all__ = ["Delivery", "Incoming", "JournalWriter", "Stored", "incoming", "write_batch"]
+__all__ = ["Delivery", "Incoming", "JournalWriter", "Stored", "write_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -94,19 +94,6 @@ class Incoming(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     review_reason: str | None = None
 
 
-def incoming(headers: Mapping[str, str], body: bytes, accepted: Accepted) -> Incoming | None:
-    """The journal row of an accepted delivery; ``None`` for a provider's test event."""
-    if accepted.notification is None:
-        return None
-    return Incoming(
-        notification=accepted.notification,
-        raw_body=body,
-        raw_headers={name: headers[name] for name in HEADERS_KEPT if name in headers},
-        auth=accepted.auth,
-        review_reason=accepted.review_reason,
-    )
-
-
 class Delivery(msgspec.Struct, frozen=True, gc=False):
     """A raw request on its way into the journal, to be verified by its provider's adapter first."""
 
@@ -118,7 +105,16 @@ class Delivery(msgspec.Struct, frozen=True, gc=False):
 
     def verified(self) -> Incoming | None:
         """The journal row (``None`` for a test event); raises the adapter's :class:`RejectionError`."""
-        return incoming(self.headers, self.body, self.parse(self.body, self.headers, self.settings, self.received_at))
+        accepted = self.parse(self.body, self.headers, self.settings, self.received_at)
+        if accepted.notification is None:
+            return None
+        return Incoming(
+            notification=accepted.notification,
+            raw_body=self.body,
+            raw_headers={name: self.headers[name] for name in HEADERS_KEPT if name in self.headers},
+            auth=accepted.auth,
+            review_reason=accepted.review_reason,
+        )
 
 
 class Stored(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -636,9 +632,9 @@ class JournalWriter:
 
         The future ends with the stored row once committed, ``None`` for a provider's test event
         (nothing to store), or the adapter's :class:`RejectionError` (forged, stale, malformed, not
-        configured), or :class:`UnavailableError`. The adapter runs when the batch is taken, for
-        every delivery of the batch in one loop: run between the framework's handling of each
-        request, its code and data were cold every time and it cost ~2.5 times the CPU
+        configured), or :class:`UnavailableError`. The adapter runs when the writer flushes, for
+        every waiting delivery in one loop: run between the framework's handling of each request,
+        its code and data were cold every time, 26-48 µs of CPU against 8-10 in a batch
         (benchmarks/README.md, "Adapters in the batch").
         """
         return self._enqueue(Delivery(parse, body, headers, settings, received_at))
@@ -694,11 +690,10 @@ class JournalWriter:
             self._schedule()
             return
         self._seen = 0
+        # Refusals and test events need no database: answered now, even when no batch can leave.
+        self._verify_waiting()
         if len(self._in_flight) >= _POSTGRESQL_IN_FLIGHT:
-            # The next batch leaves when one of these is written (_written); refusals and test
-            # events need no database, so they are answered now.
-            self._verify_waiting()
-            return
+            return  # the next batch leaves when one of these is written (_written)
         batch = self._take()
         if not batch:
             self._after_batch()  # the next flush if deliveries still wait (refused ones took this one)
@@ -710,8 +705,9 @@ class JournalWriter:
     def _verify_waiting(self) -> None:
         """Verify up to ``max_batch`` waiting deliveries, in arrival order; more on the next iteration.
 
-        For deliveries that wait for the database: whatever it is doing, a forged request still
-        gets its 401 and a test event its 2xx.
+        A refused one and a test event are answered here; the others become their journal rows. At
+        most ``max_batch`` adapters per loop iteration, refused or not: a flood of forged requests
+        is verified a batch at a time, between the loop's other work.
         """
         pending = self._pending
         start = self._unverified_from
@@ -727,33 +723,19 @@ class JournalWriter:
             self._schedule()
 
     def _take(self) -> list[_Waiter]:
-        """The next batch: waiters whose request still waits (not answered 503, not gone), oldest first.
-
-        A delivery is verified here: refused or a test event, its request is answered now and it
-        leaves the batch.
-        """
+        """The next batch: verified waiters whose request still waits (not answered, not gone), oldest first."""
         batch: list[_Waiter] = []
-        taken = verifications = 0
-        for waiter in self._pending:
+        pending = self._pending
+        taken = 0
+        while taken < self._unverified_from:
+            waiter = pending[taken]
             taken += 1
-            item, future, deadline = waiter
-            if future.done():
-                continue
-            if type(item) is Delivery:
-                # At most max_batch adapters per loop iteration, refused or not: a flood of forged
-                # requests is verified a batch at a time, between the loop's other work.
-                verifications += 1
-                verified = _verified(item, future)
-                if verified is None:
-                    if verifications == self._max_batch:
-                        break
-                    continue
-                waiter = (verified, future, deadline)
-            batch.append(waiter)
-            if len(batch) == self._max_batch or verifications == self._max_batch:
-                break
-        del self._pending[:taken]
-        self._unverified_from = max(0, self._unverified_from - taken)
+            if not waiter[1].done():
+                batch.append(waiter)
+                if len(batch) == self._max_batch:
+                    break
+        del pending[:taken]
+        self._unverified_from -= taken
         return batch
 
     def _flush_here(self, sqlite: _SqliteConnection, batch: list[_Waiter]) -> None:
@@ -764,7 +746,6 @@ class JournalWriter:
             # meanwhile joins it.
             self._pending[:0] = batch
             self._unverified_from += len(batch)
-            self._verify_waiting()
             self._schedule(self._busy_wait)
             self._busy_wait = min(self._busy_wait * 2, _BUSY_LONGEST_WAIT)
             return
@@ -1094,7 +1075,7 @@ def _verdict(delivery: Delivery) -> Incoming | Exception | None:
 
 
 def _items(batch: list[_Waiter]) -> list[Incoming]:
-    """The rows of a batch (``_take`` has verified its deliveries)."""
+    """The rows of a batch (``_take`` takes verified waiters only)."""
     return cast("list[Incoming]", [item for item, _, _ in batch])
 
 
