@@ -4,7 +4,7 @@ Run:
     .venv/bin/python benchmarks/bench_driver.py                 # 30 days of the demo market (~12,700 notifications)
     .venv/bin/python benchmarks/bench_driver.py --days 10
 
-The journal is the demo month (``market.reconcile.demo``: static-QR sales, dynamic intents with
+The journal is the demo month (``market.devtools.seed_payments``: static-QR sales, dynamic intents with
 wrapped memos, partial, late, duplicate and overpaid payments, a refund, cross-provider copies, a
 few for review), journalled but not matched, in a real SQLite file (WAL, synchronous=NORMAL, the
 defaults). The file is copied, and on each copy one way of matching runs, in this process:
@@ -29,9 +29,9 @@ import sqlalchemy as sa
 
 from market.config import load_settings
 from market.db import create_sync_engine_for, migrate
-from market.merchants import demo as merchants_demo
-from market.reconcile import demo
-from market.reconcile.driver import Driver
+from market.devtools import seed_payments as demo
+from market.devtools import seed_registry as merchants_demo
+from market.reconcile.ledger.driver import Driver
 
 _LEDGER = (
     "SELECT journal_id, stall_id, intent_id, amount, kind, rule, local_day, is_reversed, refund_due FROM receipts "

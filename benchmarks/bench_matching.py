@@ -41,10 +41,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from market.reconcile import codes, memo
-from market.reconcile.book import Book, Intent, VirtualAccount
-from market.reconcile.core import match_batch
-from market.reconcile.decisions import BatchResult, Decision
+from market.reconcile.matching import memo, references
+from market.reconcile.matching.book import Book, Intent, VirtualAccount
+from market.reconcile.matching.core import match_batch
+from market.reconcile.matching.decisions import BatchResult, Decision
 from market.reconcile.notification import Notification
 
 NOW = dt.datetime(2026, 3, 1, 3, 0, tzinfo=dt.UTC)
@@ -86,7 +86,7 @@ def mangle(rng: random.Random, code: str) -> str:
 
 def typo(rng: random.Random, code: str) -> str:
     position = rng.randrange(1, len(code))
-    other = rng.choice([s for s in codes.ALPHABET if s != code[position]])
+    other = rng.choice([s for s in references.ALPHABET if s != code[position]])
     return code[:position] + other + code[position + 1 :]
 
 
@@ -101,7 +101,7 @@ def build(
     taken: set[str] = set()
     intents = []
     for _ in range(intent_count):
-        code = codes.new_code(taken, rng.randrange)
+        code = references.new_code(taken, rng.randrange)
         taken.add(code)
         expires = NOW + dt.timedelta(minutes=rng.choice([-30, 15, 60, 60, 600, 600, 600, 600]))
         intents.append(Intent(code=code, stall=rng.choice(stalls), amount=rng.choice(PRICES), expires_at=expires))

@@ -160,7 +160,7 @@ def _signed(provider: str, count: int, seed: int, order: str = "shuffled") -> li
     them, as a real provider sends them (its ids and the banks' references grow with time).
     """
     from market.config import load_settings
-    from market.reconcile import simulate as sim
+    from market.devtools import simulate as sim
 
     settings = load_settings()
     transfers = sim.plan([provider], count, 0.0, seed)  # type: ignore[list-item]

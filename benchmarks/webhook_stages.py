@@ -27,9 +27,9 @@ from litestar import MediaType, Request, Response, post
 from litestar.exceptions import HTTPException
 
 from market.db import utcnow
-from market.reconcile import journal
-from market.reconcile.adapters import PARSERS, RejectionError
-from market.reconcile.journal import Delivery
+from market.reconcile.ingest import journal
+from market.reconcile.ingest.adapters import PARSERS, RejectionError
+from market.reconcile.ingest.journal import Delivery
 from market.web.routes.webhooks import header_dict, read_webhook_body, rejection_status
 
 _OK = b'{"success":true}'

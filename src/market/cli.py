@@ -7,7 +7,6 @@ a module whose ``COMMANDS`` list holds click commands or groups (``market qr ...
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from pathlib import Path
@@ -15,32 +14,20 @@ from pathlib import Path
 import click
 
 import market
+from market.adoption import cli as adoption_cli
 from market.cliutil import cli_settings
 from market.config import Settings
 from market.db import DatabaseURLError, migrate, sync_url
+from market.devtools import cli as devtools_cli
+from market.devtools import seed_payments, seed_registry
+from market.merchants import cli as merchants_cli
+from market.payments import cli as payments_cli
+from market.reconcile import cli as reconcile_cli
 
 __all__ = ["main"]
 
-# Packages that may contribute commands, in the design's order.
-_COMMAND_MODULES = (
-    "market.merchants.cli",
-    "market.payments.cli",
-    "market.reconcile.cli",
-    "market.adoption.cli",
-)
-# Packages that may contribute demo data: each ``populate(settings)`` runs in this order.
-_DEMO_MODULES = ("market.merchants.demo", "market.payments.demo", "market.reconcile.demo", "market.adoption.demo")
-
-
-def _optional_module(name: str) -> object | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or ""
-        if not (name == missing or name.startswith(missing + ".")):
-            # the module exists but one of its own imports is missing: a real error
-            raise
-        return None
+# Each package's commands (its module's ``COMMANDS``), in the layering order.
+_COMMAND_MODULES = (merchants_cli, payments_cli, reconcile_cli, adoption_cli, devtools_cli)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -124,20 +111,16 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     settings = cli_settings(database_url=url)
     _fresh_sqlite(path)
     migrate(settings)
-    for name in _DEMO_MODULES:
-        module = _optional_module(name)
-        populate = getattr(module, "populate", None)
-        if callable(populate):
-            populate(settings)
+    seed_registry.populate(settings)
+    seed_payments.populate(settings)
     click.echo(f"demo market ready in {path}")
     if not no_serve:
         _run_server(settings, host, port, 1)
 
 
 def _add_package_commands() -> None:
-    for name in _COMMAND_MODULES:
-        module = _optional_module(name)
-        for command in getattr(module, "COMMANDS", []):
+    for module in _COMMAND_MODULES:
+        for command in module.COMMANDS:
             main.add_command(command)
 
 

@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from market.merchants.models import Merchant, Stall
-from market.reconcile.ledger import Receipt, StallDay, StallMonth
-from market.reconcile.models import JournalEntry
+from market.reconcile.ingest.models import JournalEntry
+from market.reconcile.ledger.models import Receipt, StallDay, StallMonth
 
 AS_OF = dt.date(2026, 3, 31)
 REGISTERED = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)

@@ -10,7 +10,7 @@ from adoption_market import AS_OF, SALE, TWICE, build
 
 from market.adoption.metrics import adoption
 from market.errors import InvalidInputError
-from market.reconcile.models import JournalEntry
+from market.reconcile.ingest.models import JournalEntry
 
 ACTIVE = 6  # B-01, B-02 (not B-03: left; not C-01: paused; not A-03: registered later)
 

@@ -1,7 +1,10 @@
 """The design's dependency rule: each package imports only the packages before it.
 
 Order: merchants → payments → reconcile → adoption → web. Shared modules (banks, cliutil, config,
-db, errors, text) are below all of them and import none of them.
+db, errors, text) are below all of them and import none of them. Inside reconcile:
+ingest → matching → ledger, over the modules the three share (notification, statuses, speedups);
+the matching core imports no database, no asyncio and no I/O. ``devtools`` (the demo market, the
+load simulator) may use every package but web, and only the command line imports it.
 """
 
 import ast
@@ -12,6 +15,9 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "market"
 ORDER = ["merchants", "payments", "reconcile", "adoption", "web"]
 SHARED = ["banks", "cliutil", "config", "db", "errors", "text"]
+RECONCILE = SRC / "reconcile"
+RECONCILE_ORDER = ["ingest", "matching", "ledger"]
+RECONCILE_SHARED = ["notification", "statuses", "speedups"]
 
 
 def _imports(path: Path) -> set[str]:
@@ -41,7 +47,7 @@ def _violations(owner: str, allowed: set[str]) -> list[str]:
             target = _package_of(module)
             if target is None or target == owner or target in allowed:
                 continue
-            if target in ORDER or target in SHARED or target in {"cli", "migrations"}:
+            if target in ORDER or target in SHARED or target in {"cli", "migrations", "devtools"}:
                 bad.append(f"{path.relative_to(SRC)} imports {module}")
     return bad
 
@@ -73,3 +79,72 @@ def test_matching_core_and_packages_below_web_import_no_litestar():
 def test_the_rule_is_checked_at_all():
     # A guard against the walker silently finding nothing: the web app must import earlier packages.
     assert any(_imports(p) for p in (SRC / "web").rglob("*.py"))
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, ours or not (``import a.b`` gives ``a.b``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _reconcile_part(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[:2] != ["market", "reconcile"] or len(parts) < 3:
+        return None
+    return parts[2]
+
+
+@pytest.mark.parametrize("index", range(len(RECONCILE_ORDER)))
+def test_reconcile_parts_import_only_earlier_parts(index):
+    owner = RECONCILE_ORDER[index]
+    allowed = set(RECONCILE_ORDER[: index + 1]) | set(RECONCILE_SHARED)
+    bad = []
+    for path in sorted((RECONCILE / owner).rglob("*.py")):
+        for module in _imports(path):
+            part = _reconcile_part(module)
+            if part is not None and part not in allowed:
+                bad.append(f"{path.relative_to(SRC)} imports {module}")
+    assert bad == []
+
+
+@pytest.mark.parametrize("shared", RECONCILE_SHARED)
+def test_reconcile_shared_modules_import_no_part(shared):
+    imported = {_reconcile_part(m) for m in _imports(RECONCILE / f"{shared}.py")}
+    assert imported & set(RECONCILE_ORDER) == set()
+
+
+def test_matching_core_does_no_io():
+    forbidden = ("sqlalchemy", "asyncio", "anyio", "psycopg", "sqlite3", "aiosqlite", "httpx", "socket", "market.db")
+    bad = [
+        f"{path.relative_to(SRC)} imports {module}"
+        for path in sorted((RECONCILE / "matching").rglob("*.py"))
+        for module in _all_imports(path)
+        if any(module == name or module.startswith(name + ".") for name in forbidden)
+    ]
+    assert bad == []
+    assert list((RECONCILE / "matching").rglob("*.py")), "the matching package is where the layering test looks"
+
+
+def test_only_the_command_line_imports_devtools():
+    bad = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path == SRC / "cli.py" or (SRC / "devtools") in path.parents:
+            continue
+        bad.extend(f"{path.relative_to(SRC)} imports {m}" for m in _imports(path) if _package_of(m) == "devtools")
+    assert bad == []
+
+
+def test_devtools_do_not_import_web():
+    bad = [
+        f"{path.relative_to(SRC)} imports {m}"
+        for path in sorted((SRC / "devtools").rglob("*.py"))
+        for m in _imports(path)
+        if _package_of(m) == "web"
+    ]
+    assert bad == []

@@ -3,10 +3,6 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import market.adoption.models
-import market.merchants.models
-import market.reconcile.ledger
-import market.reconcile.models  # noqa: F401 - importing the models fills Base.metadata
 from market.db import Base
 
 

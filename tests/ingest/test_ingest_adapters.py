@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
 
 from conftest import make_settings
-from market.reconcile.adapters import (
+from market.reconcile.ingest.adapters import (
     ForgedRequestError,
     MalformedRequestError,
     NotConfiguredError,
@@ -19,12 +19,12 @@ from market.reconcile.adapters import (
     generic,
     payos,
     sepay,
-    vietqr,
+    vietqr_vn,
 )
-from market.reconcile.adapters.base import MAX_DONG, parse_bank_time, whole_dong
-from market.reconcile.journal import _sqlite_time
-from market.reconcile.models import JournalEntry
-from market.reconcile.signatures import (
+from market.reconcile.ingest.adapters.base import MAX_DONG, parse_bank_time, whole_dong
+from market.reconcile.ingest.journal import _sqlite_time
+from market.reconcile.ingest.models import JournalEntry
+from market.reconcile.ingest.signatures import (
     casso_form,
     casso_signature,
     generic_signature,
@@ -264,7 +264,7 @@ def _basic(user, password):
 
 
 def test_vietqr_token_then_lower_case_sync():
-    token = vietqr.issue_token(_basic("vietqr", "pass word"), SETTINGS, NOW)
+    token = vietqr_vn.issue_token(_basic("vietqr", "pass word"), SETTINGS, NOW)
     assert (token.token_type, token.expires_in) == ("Bearer", 300)
     body = json.dumps(
         {
@@ -279,22 +279,22 @@ def test_vietqr_token_then_lower_case_sync():
         }
     ).encode()
     headers = {"authorization": f"Bearer {token.access_token}"}
-    n = vietqr.parse(body, headers, SETTINGS, NOW).notification
+    n = vietqr_vn.parse(body, headers, SETTINGS, NOW).notification
     assert n is not None
     assert (n.amount, n.provider_txn_id, n.order_code) == (100000, "0a4cc317-3af3-4055-bc83-7296adb624bf", None)
     assert n.transferred_at == dt.datetime(2025, 6, 1, 2, 15, 42, tzinfo=dt.UTC)
     later = NOW + dt.timedelta(seconds=301)
     with pytest.raises(ForgedRequestError, match="expired"):
-        vietqr.parse(body, headers, SETTINGS, later)
+        vietqr_vn.parse(body, headers, SETTINGS, later)
 
 
 def test_vietqr_wrong_credentials():
     with pytest.raises(ForgedRequestError):
-        vietqr.issue_token(_basic("vietqr", "wrong"), SETTINGS, NOW)
+        vietqr_vn.issue_token(_basic("vietqr", "wrong"), SETTINGS, NOW)
     with pytest.raises(ForgedRequestError):
-        vietqr.issue_token("Bearer x", SETTINGS, NOW)
+        vietqr_vn.issue_token("Bearer x", SETTINGS, NOW)
     with pytest.raises(NotConfiguredError):
-        vietqr.issue_token(_basic("vietqr", "pass word"), UNCONFIGURED, NOW)
+        vietqr_vn.issue_token(_basic("vietqr", "pass word"), UNCONFIGURED, NOW)
 
 
 def test_journal_writes_sqlite_values_exactly_as_sqlalchemy_would():

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from litestar.testing import TestClient
 
 from conftest import make_settings
-from market.reconcile import simulate as sim
-from market.reconcile.signatures import generic_signature, payos_signature
+from market.devtools import simulate as sim
+from market.reconcile.ingest.signatures import generic_signature, payos_signature
 from market.web.app import create_app
 from market.web.routes.webhooks import _KNOWN_NAMES, header_dict
 

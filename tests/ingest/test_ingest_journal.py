@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 
 from conftest import make_settings
 from market.db import create_sync_engine_for, migrate
+from market.devtools import simulate as sim
 from market.errors import UnavailableError
-from market.reconcile import journal
-from market.reconcile import simulate as sim
-from market.reconcile.adapters import Accepted, ForgedRequestError, StaleRequestError, generic
-from market.reconcile.journal import Incoming, JournalWriter, Stored, write_batch
-from market.reconcile.models import JournalEntry
+from market.reconcile.ingest import journal
+from market.reconcile.ingest.adapters import Accepted, ForgedRequestError, StaleRequestError, generic
+from market.reconcile.ingest.journal import Incoming, JournalWriter, Stored, write_batch
+from market.reconcile.ingest.models import JournalEntry
 from market.reconcile.notification import Notification
 
 NOW = dt.datetime(2025, 6, 1, 2, 15, 42, 123456, tzinfo=dt.UTC)

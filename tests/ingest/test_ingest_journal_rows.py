@@ -19,10 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
 
-from market.reconcile.journal import Incoming, _json_text, _Sql, _sqlite_parameters, _sqlite_time
-from market.reconcile.models import STATUS_PENDING, STATUS_REVIEW
+from market.reconcile.ingest.journal import Incoming, _json_text, _Sql, _sqlite_parameters, _sqlite_time
 from market.reconcile.notification import Notification
 from market.reconcile.speedups import speedups
+from market.reconcile.statuses import STATUS_PENDING, STATUS_REVIEW
 
 if speedups is None:
     if os.environ.get("MARKET_TEST_REQUIRE_SPEEDUPS") == "1":

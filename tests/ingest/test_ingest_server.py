@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import make_settings
-from market.reconcile import simulate as sim
+from market.devtools import simulate as sim
 from server_process import free_port, serve, stop
 
 pytestmark = pytest.mark.slow

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from market.reconcile import signatures as sig
-from market.reconcile.adapters.base import decode_object_noting_floats
-from market.reconcile.signatures import _hmac_hex
+from market.reconcile.ingest import signatures as sig
+from market.reconcile.ingest.adapters.base import decode_object_noting_floats
+from market.reconcile.ingest.signatures import _hmac_hex
 
 # webhooks.md §1.2: the docs' code-sample vector (the schema page's 8d8640d8… is known to be wrong).
 PAYOS_KEY = "1a54716c8f0efb2744fb28b6e38b25da7f67a925d98bc1c18bd8faaecadd7675"

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from litestar.testing import TestClient
 
 from conftest import make_settings
-from market.reconcile import simulate as sim
+from market.devtools import simulate as sim
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import webhook_stages  # found through the line above

@@ -5,8 +5,8 @@ The wrappers reproduce the shapes in shared/reference/memo-patterns.md §1 (row 
 
 import datetime as dt
 
-from market.reconcile import codes
-from market.reconcile.book import Book, Intent, VirtualAccount
+from market.reconcile.matching import references
+from market.reconcile.matching.book import Book, Intent, VirtualAccount
 from market.reconcile.notification import Notification
 
 T0 = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
@@ -42,7 +42,7 @@ def code(seed: int) -> str:
         state[0] = (state[0] * 1103515245 + 12345) % 2**31
         return state[0] % n
 
-    return codes.new_code(randbelow=randbelow)
+    return references.new_code(randbelow=randbelow)
 
 
 def note(

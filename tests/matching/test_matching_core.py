@@ -5,9 +5,9 @@ import random
 
 from matching_helpers import ACCOUNT_OF, T0, UNKNOWN_ACCOUNT, WRAPPERS, VirtualAccount, book, code, intent, note
 
-from market.reconcile import codes
-from market.reconcile.book import ManualDecision, Receipt, intent_status
-from market.reconcile.core import match_batch, resolve
+from market.reconcile.matching import references
+from market.reconcile.matching.book import BookReceipt, ManualDecision, intent_status
+from market.reconcile.matching.core import apply_manual, match_batch
 
 C1, C2, C3 = code(1), code(2), code(3)
 
@@ -146,7 +146,7 @@ def test_a_refund_in_a_later_batch_sees_receipts_of_earlier_batches():
 
 
 def test_a_refund_ties_to_receipts_the_driver_loaded_into_the_book():
-    stored = Receipt(
+    stored = BookReceipt(
         key=("sepay", "old"),
         stall="A-01",
         amount=40_000,
@@ -194,11 +194,11 @@ def _two_codes_one_edit_from_the_same_string() -> tuple[str, str, str]:
     """Two valid codes and a typed string one substitution away from both (found by search)."""
     rng = random.Random(4)
     while True:
-        first = codes.new_code(randbelow=rng.randrange)
+        first = references.new_code(randbelow=rng.randrange)
         for position in range(1, 9):
-            for symbol in codes.ALPHABET:
+            for symbol in references.ALPHABET:
                 typed = first[:position] + symbol + first[position + 1 :]
-                others = [c for c in codes.near_codes(typed, 0) if c != first and c != typed]
+                others = [c for c in references.near_codes(typed, 0) if c != first and c != typed]
                 if typed != first and others:
                     return first, others[0], typed
 
@@ -306,7 +306,7 @@ def test_resolving_a_review_item_produces_the_replacing_decision_and_remembers_i
     [review] = decide(the_book, pending)
     assert review.outcome == "review"
     manual = ManualDecision(action="intent", intent=C1, by="lan", why="khach dua bien lai")
-    result = resolve(the_book, pending, manual)
+    result = apply_manual(the_book, pending, manual)
     the_book.apply(result)
     assert [(d.outcome, d.rule, d.intent) for d in result.decisions] == [("paid", "manual", C1)]
     assert the_book.manual[("sepay", "t1")] == manual

@@ -3,7 +3,7 @@
 import pytest
 from matching_helpers import WRAPPERS, code
 
-from market.reconcile import memo
+from market.reconcile.matching import memo
 
 CODE = code(7)
 

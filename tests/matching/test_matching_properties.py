@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matching_helpers import ACCOUNT_OF, T0, UNKNOWN_ACCOUNT, WRAPPERS, book, code, intent, note
 
-from market.reconcile import core
-from market.reconcile.core import match_batch
-from market.reconcile.decisions import ATTRIBUTED
+from market.reconcile.matching import core
+from market.reconcile.matching.core import match_batch
+from market.reconcile.matching.decisions import ATTRIBUTED
 
 CODES = [code(seed) for seed in range(6)]
 STALLS = ["A-01", "A-02", "B-07"]

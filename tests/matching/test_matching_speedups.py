@@ -1,6 +1,6 @@
 """The C kernels (``_speedups.c``) give exactly what their Python reference implementations give.
 
-The public functions (``memo.scan_batch``, ``memo.scan``, ``memo.near_codes_in``, ``codes.near_codes``)
+The public functions (``memo.scan_batch``, ``memo.scan``, ``memo.near_codes_in``, ``references.near_codes``)
 run the C kernels when they are built; every other matching test therefore exercises them, and this
 file holds them to the reference on random and adversarial input. Without a build the tests skip,
 unless ``MARKET_TEST_REQUIRE_SPEEDUPS=1`` (CI) makes a missing build a failure.
@@ -17,11 +17,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from market.reconcile import codes, memo
+from market.reconcile import speedups as speedups_module
+from market.reconcile.matching import memo, references
 from market.reconcile.speedups import speedups
 from market.text import fold_vietnamese
 
-SOURCE = Path(codes.__file__).with_name("_speedups.c")
+SOURCE = Path(speedups_module.__file__).with_name("_speedups.c")
 
 if speedups is None:
     if os.environ.get("MARKET_TEST_REQUIRE_SPEEDUPS") == "1":
@@ -30,13 +31,13 @@ if speedups is None:
 kernels = speedups
 
 # Text that looks like memos and codes: the alphabet, its look-alikes, separators, Vietnamese, NUL.
-SYMBOLS = codes.ALPHABET + "AEIOU01LQZSBDpcgh"
+SYMBOLS = references.ALPHABET + "AEIOU01LQZSBDpcgh"
 TEXT = st.text(alphabet=st.sampled_from([*SYMBOLS, " ", ".", "-", "đ", "Đ", "ế", "\x00", "\n", "😀"]))
 
 
 def _code_like(rng: random.Random) -> str:
     """A valid code with at most one edit, case changes and separators, inside some noise."""
-    code = codes.new_code((), rng.randrange)
+    code = references.new_code((), rng.randrange)
     edit = rng.randrange(5)
     position = rng.randrange(len(code) + 1)
     other = rng.choice(SYMBOLS)
@@ -61,20 +62,20 @@ def test_the_build_is_of_the_current_source_and_alphabet():
     assert hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16] == built_from, (
         "the C kernels were built from an older _speedups.c: run `make install`"
     )
-    assert (kernels.ALPHABET, kernels.PREFIX) == (codes.ALPHABET, codes.PREFIX)
-    weights = tuple(pow(3, position, 17) for position in range(1, codes.CODE_LENGTH + 1))
+    assert (kernels.ALPHABET, kernels.PREFIX) == (references.ALPHABET, references.PREFIX)
+    weights = tuple(pow(3, position, 17) for position in range(1, references.CODE_LENGTH + 1))
     assert weights == kernels.WEIGHTS
 
 
 def test_the_public_functions_run_the_kernels():
-    assert codes.near_codes("P2345678", 0) == kernels.near_codes("P2345678", 0)
+    assert references.near_codes("P2345678", 0) == kernels.near_codes("P2345678", 0)
     assert memo.scan_batch(["PCGH5KMN7"]) == kernels.scan_batch(["PCGH5KMN7"], fold_vietnamese)
 
 
 @settings(max_examples=3000, deadline=None)
 @given(text=TEXT, start=st.integers(min_value=0, max_value=12))
 def test_near_codes_equals_the_reference(text, start):
-    assert kernels.near_codes(text, start) == codes.near_codes_python(text, start)
+    assert kernels.near_codes(text, start) == references.near_codes_python(text, start)
 
 
 @settings(max_examples=2000, deadline=None)
@@ -98,13 +99,13 @@ def test_kernels_agree_on_typed_codes_in_noise():
     compacted = [memo.compact_memo(text) for text in texts]
     for text in compacted:
         assert kernels.near_codes_in(text) == memo.near_codes_in_python(text)
-        assert kernels.near_codes(text, 0) == codes.near_codes_python(text, 0)
+        assert kernels.near_codes(text, 0) == references.near_codes_python(text, 0)
     # Every kind of edit occurs, so the comparison covered each candidate generator.
     assert sum(bool(kernels.near_codes_in(text)) for text in compacted) > 10_000
 
 
 def test_long_and_vietnamese_memos():
-    code = codes.new_code((), random.Random(3).randrange)
+    code = references.new_code((), random.Random(3).randrange)
     long_memo = "Thanh toán đơn hàng " * 200 + code.lower() + " cảm ơn"  # past the kernel's stack buffer
     memos = [long_memo, "", "\x00" + code + "\x00", f"Đ{code}", code[:5] + "\n" + code[5:]]
     assert kernels.scan_batch(memos, fold_vietnamese) == [memo.scan_python(text) for text in memos]
@@ -119,4 +120,4 @@ def test_kernels_refuse_what_is_not_text():
     with pytest.raises(ValueError, match="start"):
         kernels.near_codes("P234", -1)
     with pytest.raises(ValueError, match="start"):
-        codes.near_codes_python("P234", -1)
+        references.near_codes_python("P234", -1)

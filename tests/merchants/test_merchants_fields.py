@@ -2,9 +2,9 @@
 
 import pytest
 
-from market.merchants.codes import normalize_stall_code
 from market.merchants.contacts import normalize_national_id, normalize_phone
 from market.merchants.csvio import CsvFileError, read_rows
+from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.vocab import CATEGORIES, FREQUENCIES
 
 

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 
 from market.merchants import service
 from market.merchants.schemas import AccountIn, HolderIn, StallIn
-from market.reconcile.intents import IntentIn, create_intent
-from market.reconcile.journal import Incoming, write_batch
+from market.reconcile.ingest.journal import Incoming, write_batch
+from market.reconcile.ingest.signatures import generic_signature
+from market.reconcile.ledger.intents import IntentIn, create_intent
 from market.reconcile.notification import Notification
-from market.reconcile.signatures import generic_signature
 
 SECRET = "generic-test-secret"
 # stall → (bank, receiving account)

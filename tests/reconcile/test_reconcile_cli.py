@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from reconcile_helpers import intent, journal, ledger, note, register
 
 from market.cli import main
-from market.merchants import demo as merchants_demo
-from market.reconcile import demo
+from market.devtools import seed_payments as demo
+from market.devtools import seed_registry as merchants_demo
 
 
 @pytest.fixture

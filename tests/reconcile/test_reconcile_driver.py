@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from reconcile_helpers import ACCOUNT, T0, intent, journal, ledger, note, receipts_of, register
 
-from market.reconcile.driver import Driver
+from market.reconcile.ledger.driver import Driver
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_nothing_is_applied_twice_and_batches_commit_with_the_checkpoint(market)
 def test_a_failed_batch_leaves_nothing_behind_and_the_next_run_does_it_all(market, monkeypatch):
     engine = market
     journal(engine, *(note(f"s{i}", 10_000, "chuyen tien") for i in range(5)))
-    from market.reconcile import driver as driver_module
+    from market.reconcile.ledger import driver as driver_module
 
     calls = []
     original = driver_module._add_days

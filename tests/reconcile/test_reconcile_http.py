@@ -7,7 +7,7 @@ from litestar.testing import TestClient
 from reconcile_helpers import ACCOUNT, SECRET, journal, note, register, signed_generic
 
 from conftest import make_settings
-from market.reconcile.driver import Driver
+from market.reconcile.ledger.driver import Driver
 from market.web.app import create_app
 
 

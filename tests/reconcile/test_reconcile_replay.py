@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from reconcile_helpers import T0, intent, journal, ledger, note, register
 
-from market.reconcile.driver import Driver
-from market.reconcile.review import ResolveIn, list_unmatched, resolve_item
+from market.reconcile.ledger.driver import Driver
+from market.reconcile.ledger.review_queue import ResolveIn, list_unmatched, resolve_item
 
 
 def _driver(engine, **kwargs):

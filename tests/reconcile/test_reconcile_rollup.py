@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from reconcile_helpers import journal, note, register
 
-from market.reconcile.driver import Driver
+from market.reconcile.ledger.driver import Driver
 
 UTC = dt.UTC
 

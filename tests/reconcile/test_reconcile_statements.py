@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from reconcile_helpers import ACCOUNT, intent, journal, ledger, note, register
 
 from market.cli import main
-from market.reconcile.statements import FORMATS, parse_amount, parse_statement
+from market.reconcile.ledger.statements import FORMATS, parse_amount, parse_statement
 
 ZONE = dt.timezone(dt.timedelta(hours=7))
 DAY = dt.datetime.now(ZONE).replace(hour=9, minute=0, second=0, microsecond=0) - dt.timedelta(days=2)

@@ -164,7 +164,6 @@ def test_the_registry_search_finds_nguyen_without_its_diacritics(server, browser
 
 
 def test_a_review_decision_goes_through_the_json_api(server, engine, browser):
-    pytest.importorskip("market.reconcile.review", reason="market.reconcile.review is not in this tree")
     item = add_review_item(
         engine, 120_000, "CK A12", "unknown_account", [{"stall": "A-12", "score": 60, "why": "code_owner"}]
     )

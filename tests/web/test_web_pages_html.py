@@ -172,7 +172,6 @@ def test_the_office_stall_page_shows_payments_history_and_card_links(client, mar
 
 
 def test_the_review_queue_lists_unmatched_payments_with_suggestions(client, market):
-    pytest.importorskip("market.reconcile.review", reason="market.reconcile.review is not in this tree")
     item = add_review_item(
         market, 120_000, "CK sap A12 ca", "unknown_account", [{"stall": "A-12", "score": 60, "why": "code_owner"}]
     )
@@ -189,7 +188,6 @@ def test_the_review_queue_lists_unmatched_payments_with_suggestions(client, mark
 
 
 def test_the_report_shows_numerator_over_denominator_beside_every_rate(client, market):
-    pytest.importorskip("market.adoption.metrics", reason="market.adoption is not in this tree")
     add_stall_day(market, "A-12", dt.datetime.now(VIETNAM).date(), 1, 10_000)
     text = _html(client.get("/bao-cao"))
     rates = re.findall(r'<td class="num">(\d+)/(\d+)</td>\s*<td class="num">([\d.,]+)\s%</td>', text)

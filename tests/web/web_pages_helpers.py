@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 
 from market.merchants import service
 from market.merchants.schemas import AccountIn, HolderIn, StallIn
-from market.reconcile.ledger import Receipt, ReviewItem, StallDay
-from market.reconcile.models import JournalEntry
+from market.reconcile.ingest.models import JournalEntry
+from market.reconcile.ledger.models import Receipt, ReviewItem, StallDay
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 _counter = itertools.count(1)

@@ -37,7 +37,7 @@ from market.adoption.formats import integer, money, parse_date, percent, percent
 from market.errors import FieldError, InvalidInputError
 from market.merchants.models import Stall
 from market.merchants.vocab import CATEGORIES
-from market.reconcile.ledger import StallDay, StallMonth
+from market.reconcile.ledger.models import StallDay, StallMonth
 
 __all__ = [
     "LONG_WINDOW_DAYS",

@@ -24,7 +24,7 @@ from market.adoption.definitions import REGULAR_WINDOW_DAYS
 from market.adoption.metrics import registered_before, status_on, window_start
 from market.merchants.models import Merchant, Stall
 from market.merchants.vocab import CATEGORIES, NO_CASHLESS_REASONS
-from market.reconcile.ledger import StallDay
+from market.reconcile.ledger.models import StallDay
 
 __all__ = ["SITUATIONS", "Visit", "VisitList", "visit_list"]
 

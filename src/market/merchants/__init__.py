@@ -6,10 +6,9 @@ state. Entry points:
 
 - ``market.merchants.service``: register, change, read, list and search stalls; history.
 - ``market.merchants.importer`` / ``market.merchants.csvio``: CSV import (all or nothing) and export.
-- ``market.merchants.cli``: ``market merchants import|export``; ``market.merchants.demo``: demo data.
+- ``market.merchants.cli``: ``market merchants import|export``; ``market.devtools.seed_registry``: demo data.
 """
 
-from market.merchants.codes import normalize_stall_code
 from market.merchants.contacts import normalize_phone
 from market.merchants.importer import ImportReport, import_csv
 from market.merchants.schemas import Account, StallData, StallIn, StallOut, StallPatch
@@ -23,6 +22,7 @@ from market.merchants.service import (
     stall_history,
     update_stall,
 )
+from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.vocab import CATEGORIES, FREQUENCIES, NO_CASHLESS_REASONS, ONBOARDING_STATES, STATUSES
 
 __all__ = [

@@ -17,10 +17,10 @@ import msgspec
 from sqlalchemy.engine import Connection
 
 from market.errors import InvalidInputError
-from market.merchants.codes import normalize_stall_code
 from market.merchants.csvio import COLUMNS, CsvFileError, RowError, RowInput, read_rows
 from market.merchants.schemas import HolderIn, StallData, StallIn
 from market.merchants.service import apply_plan, plan_import
+from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.store import StoredStall, load_stalls
 from market.merchants.validation import to_input, validate_stall
 

@@ -12,8 +12,8 @@ import re
 
 import sqlalchemy as sa
 
-from market.merchants.codes import normalize_stall_code
 from market.merchants.schemas import StallData
+from market.merchants.stall_codes import normalize_stall_code
 from market.text import search_key
 
 __all__ = ["search_clause", "search_text"]

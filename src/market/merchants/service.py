@@ -20,7 +20,6 @@ from sqlalchemy.engine import Connection
 from market.banks import find_bank
 from market.db import utcnow
 from market.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
-from market.merchants.codes import normalize_stall_code
 from market.merchants.history import Change, diff
 from market.merchants.schemas import (
     AccountOut,
@@ -34,6 +33,7 @@ from market.merchants.schemas import (
     StallPatch,
 )
 from market.merchants.search import search_clause
+from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.store import (
     StoredStall,
     account_owners,

@@ -19,9 +19,9 @@ import msgspec
 
 from market.banks import check_account_number, find_bank
 from market.errors import FieldError, InvalidInputError
-from market.merchants.codes import normalize_stall_code, zone_of
 from market.merchants.contacts import normalize_national_id, normalize_phone
 from market.merchants.schemas import Account, AccountIn, HolderIn, OnboardingIn, StallData, StallIn
+from market.merchants.stall_codes import normalize_stall_code, zone_of
 from market.merchants.vocab import ACCOUNT_KINDS, CATEGORIES, FREQUENCIES, NO_CASHLESS_REASONS, STATUSES, Vocabulary
 from market.text import upper_ascii_name
 

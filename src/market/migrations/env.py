@@ -14,8 +14,8 @@ from market.db import Base, create_sync_engine_for
 _MODEL_MODULES = (
     "market.merchants.models",
     "market.payments.models",
-    "market.reconcile.models",
-    "market.reconcile.ledger",
+    "market.reconcile.ingest.models",
+    "market.reconcile.ledger.models",
     "market.adoption.models",
 )
 for _name in _MODEL_MODULES:

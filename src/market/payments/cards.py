@@ -26,8 +26,8 @@ from sqlalchemy.engine import Connection
 
 from market.banks import find_bank
 from market.errors import ConflictError, NotFoundError
-from market.merchants.codes import normalize_stall_code
 from market.merchants.schemas import Account, StallData
+from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.store import load_stalls, stalls
 from market.payments.errors import VietQRError
 from market.payments.render import CardData

@@ -180,10 +180,6 @@ _REVIEW: _S = {
     "review.save": ("Lưu quyết định", "Save decision"),
     "review.done": ("Đã xử lý", "Resolved"),
     "review.failed": ("Không lưu được", "Could not save"),
-    "review.unavailable": (
-        "Chức năng xử lý giao dịch chưa khớp chưa sẵn sàng trên máy chủ này.",
-        "Resolving unmatched payments is not available on this server yet.",
-    ),
 }
 
 _REPORT: _S = {
@@ -202,10 +198,6 @@ _REPORT: _S = {
     "report.commune": ("Báo cáo Xã hội số cho UBND xã", "Commune digital-society report"),
     "report.period": ("Kỳ báo cáo (tháng)", "Reporting month"),
     "report.visits": ("Danh sách sạp cần đến thăm (Tổ công nghệ số)", "Stalls to visit (digital team)"),
-    "report.unavailable": (
-        "Số liệu chưa sẵn sàng trên máy chủ này.",
-        "Figures are not available on this server yet.",
-    ),
 }
 
 _ERRORS: _S = {

@@ -1,4 +1,4 @@
-"""The notification journal (market.reconcile.models.JournalEntry).
+"""The notification journal (market.reconcile.ingest.models.JournalEntry).
 
 Revision ID: 0003
 Revises: 0001

@@ -29,7 +29,7 @@ down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# market.reconcile.models.ORIGINAL_CREDIT as of this revision (a migration keeps its own copy).
+# market.reconcile.ingest.models.ORIGINAL_CREDIT as of this revision (a migration keeps its own copy).
 _ORIGINAL = "status <> 'duplicate' AND account_number <> '' AND bank_reference <> ''"
 _FIRST_COPY = (
     "SELECT min(f.id) FROM notification_journal AS f WHERE f.bank_reference = notification_journal.bank_reference "

@@ -1,7 +1,7 @@
 """Payment intents over HTTP: ``POST /api/intents``, ``GET /api/intents/{ref}`` and its QR image.
 
 A stall's till (or phone) asks for a dynamic QR for one sale and then watches the intent's
-state; rules live in :mod:`market.reconcile.intents`.
+state; rules live in :mod:`market.reconcile.ledger.intents`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from market.payments.render import qr_png
-from market.reconcile.intents import IntentIn, IntentOut, create_intent, find_intent_row, get_intent
+from market.reconcile.ledger.intents import IntentIn, IntentOut, create_intent, find_intent_row, get_intent
 
 __all__ = ["ROUTES"]
 

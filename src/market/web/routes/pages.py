@@ -8,8 +8,6 @@
 - ``/bao-cao``: adoption figures and the commune's downloads.
 
 Pages answer HTML, errors included (a friendly 404 for an unknown stall); the JSON API keeps
-problem+json. Pages that show figures of a package still being built (``market.adoption``,
-``market.reconcile.review``) import it lazily and say "not available yet" when it is missing.
 Pages are small and script-light for cheap phones on 3G: no framework, nothing from a CDN.
 """
 
@@ -17,8 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
-import importlib.util
 import logging
 import math
 from collections.abc import Callable
@@ -37,12 +33,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import market
+from market.adoption import metrics
 from market.config import Settings
 from market.errors import InvalidInputError, NotFoundError
 from market.merchants import service
-from market.merchants.codes import normalize_stall_code
 from market.merchants.schemas import StallOut
+from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.store import stalls
+from market.reconcile.ledger import review_queue as review
 from market.web import i18n
 from market.web.routes.stream import day_total, latest_receipt_id, recent_receipts, stall_row_id
 
@@ -88,17 +86,6 @@ def _static(name: str) -> str:
 async def _read(engine: AsyncEngine, call: Callable[[Connection], T]) -> T:
     async with engine.connect() as conn:
         return await conn.run_sync(call)
-
-
-def _optional(module: str) -> Any | None:
-    """A module of a package another engineer may not have landed yet; ``None`` when absent."""
-    if importlib.util.find_spec(module.rpartition(".")[0]) is None or importlib.util.find_spec(module) is None:
-        return None
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        log.warning("page feature unavailable: %s: %s", module, exc)
-        return None
 
 
 def _today(settings: Settings) -> dt.date:
@@ -150,10 +137,7 @@ class _Page:
 # --- home ---------------------------------------------------------------------------------
 
 
-def _summary(conn: Connection, settings: Settings) -> Any | None:
-    metrics = _optional("market.adoption.metrics")
-    if metrics is None:
-        return None
+def _summary(conn: Connection, settings: Settings) -> Any:
     return metrics.adoption(conn, as_of=_today(settings), window=30, timezone=settings.timezone, trend=False)
 
 
@@ -331,10 +315,7 @@ async def manage_stall(
     return await _stall_view(request, settings, engine, stall, load, show)
 
 
-def _review_queue(conn: Connection) -> Any | None:
-    review = _optional("market.reconcile.review")
-    if review is None:
-        return None
+def _review_queue(conn: Connection) -> Any:
     return review.list_unmatched(conn, state="open", limit=_REVIEW_LIMIT)
 
 
@@ -359,10 +340,7 @@ def _figure_names(figures: Any | None, lang: str) -> dict[str, str]:
     return {d.key: (d.name_en if lang == "en" else d.name) for d in figures.definitions}
 
 
-def _report_figures(conn: Connection, settings: Settings) -> tuple[Any, Any] | None:
-    metrics = _optional("market.adoption.metrics")
-    if metrics is None:
-        return None
+def _report_figures(conn: Connection, settings: Settings) -> tuple[Any, Any]:
     today, tz = _today(settings), settings.timezone
     by_zone = metrics.adoption(conn, as_of=today, window=30, by="zone", timezone=tz, trend=False)
     by_category = metrics.adoption(conn, as_of=today, window=30, by="category", timezone=tz, trend=False)
@@ -375,15 +353,12 @@ async def report_page(
 ) -> Template:
     """Adoption figures (numerator / denominator) by zone and category, and the commune's downloads."""
     page = _Page(request, settings)
-    found = await _read(engine, lambda c: _report_figures(c, settings))
-    by_zone, by_category = found if found else (None, None)
-    reports_ready = _optional("market.adoption.commune") is not None
+    by_zone, by_category = await _read(engine, lambda c: _report_figures(c, settings))
     return page.render(
         "report.html.j2",
         figures=by_zone,
         by_category=by_category,
         names=_figure_names(by_zone, page.t.lang),
-        reports_ready=reports_ready,
         period=_today(settings).strftime("%Y-%m"),
     )
 

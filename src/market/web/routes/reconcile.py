@@ -28,9 +28,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from market.config import Settings
 from market.db import create_sync_engine_for
-from market.reconcile.driver import Driver, RunReport
-from market.reconcile.review import ResolveIn, UnmatchedItem, UnmatchedPage, cast_state, get_item, list_unmatched
-from market.reconcile.review import resolve_item as record_resolution
+from market.reconcile.ledger.driver import Driver, RunReport
+from market.reconcile.ledger.review_queue import (
+    ResolveIn,
+    UnmatchedItem,
+    UnmatchedPage,
+    cast_state,
+    get_item,
+    list_unmatched,
+)
+from market.reconcile.ledger.review_queue import resolve_item as record_resolution
 
 __all__ = ["LIFESPAN", "POLL_SECONDS", "ROUTES", "Matcher"]
 
@@ -140,7 +147,7 @@ async def _wait_applied(request: Request[Any, Any, Any], engine: AsyncEngine, it
 
 
 @post("/api/reconcile/unmatched/{item_id:int}/resolve", tags=_TAGS, summary="Decide a review item", status_code=200)
-async def resolve(
+async def resolve_unmatched(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     engine: NamedDependency[AsyncEngine],
@@ -156,5 +163,5 @@ async def resolve(
     return await _wait_applied(request, engine, item_id)
 
 
-ROUTES = [unmatched, resolve]
+ROUTES = [unmatched, resolve_unmatched]
 LIFESPAN = [matcher]

@@ -38,10 +38,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from market.db import utcnow
 from market.errors import NotFoundError
-from market.merchants.codes import normalize_stall_code
+from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.store import stalls
-from market.reconcile.ledger import Receipt
-from market.reconcile.models import JournalEntry
+from market.reconcile.ingest.models import JournalEntry
+from market.reconcile.ledger.models import Receipt
 
 __all__ = [
     "KEEPALIVE_SECONDS",

@@ -18,8 +18,8 @@ from litestar.exceptions import HTTPException
 from market.config import Settings
 from market.db import utcnow
 from market.errors import UnavailableError
-from market.reconcile.adapters import NotConfiguredError, RejectionError
-from market.reconcile.adapters import vietqr as adapter
+from market.reconcile.ingest.adapters import NotConfiguredError, RejectionError
+from market.reconcile.ingest.adapters import vietqr_vn as adapter
 from market.web.routes.webhooks import header_dict, journal_delivery, log_rejection, read_webhook_body, rejection_status
 
 __all__ = ["ROUTES"]

@@ -23,9 +23,9 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from market.config import Settings
 from market.db import create_sync_engine_for, utcnow
-from market.reconcile.adapters import PARSERS, MalformedRequestError, NotConfiguredError, Parser, RejectionError
-from market.reconcile.adapters.base import HEADERS_KEPT
-from market.reconcile.journal import JournalWriter, Stored
+from market.reconcile.ingest.adapters import PARSERS, MalformedRequestError, NotConfiguredError, Parser, RejectionError
+from market.reconcile.ingest.adapters.base import HEADERS_KEPT
+from market.reconcile.ingest.journal import JournalWriter, Stored
 
 __all__ = [
     "LIFESPAN",
@@ -205,7 +205,7 @@ _ANSWER = msgspec.json.Encoder()
     **_DOC,
 )
 async def generic_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Verify ``X-Market-Signature``, journal, answer the journal id (format: ``market.reconcile.adapters.generic``)."""
+    """Verify ``X-Market-Signature``, journal, answer the journal id (format: ``ingest.adapters.generic``)."""
     stored = await _ingest(request, "generic")
     assert stored is not None  # the generic format has no test event
     # Encoded here, as the other webhooks' constant answers are: a returned Struct would go through

@@ -1,6 +1,6 @@
 """The notification journal: every authenticated delivery, raw and canonical, stored once, in arrival order.
 
-The journal is written before the provider gets its 2xx (``market.reconcile.journal``) and read by the
+The journal is written before the provider gets its 2xx (``market.reconcile.ingest.journal``) and read by the
 matching driver in ``id`` order. ``status`` is where the driver takes over: ingest writes
 ``pending`` (to match), ``review`` (authentic but unusable as is: outgoing transfer, failed status)
 or ``duplicate`` (the same bank credit already arrived through another provider, ``duplicate_of``
@@ -16,12 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.db import Base, Money, UTCDateTime
+from market.reconcile.statuses import STATUS_DUPLICATE, STATUS_PENDING
 
-__all__ = ["ORIGINAL_CREDIT", "STATUS_DUPLICATE", "STATUS_PENDING", "STATUS_REVIEW", "JournalEntry"]
-
-STATUS_PENDING = "pending"
-STATUS_REVIEW = "review"
-STATUS_DUPLICATE = "duplicate"
+__all__ = ["ORIGINAL_CREDIT", "JournalEntry"]
 
 # The rows among which a bank credit (bank_reference, account_number) is unique: its first copy.
 # A second copy through another provider is stored with status duplicate, outside this condition.

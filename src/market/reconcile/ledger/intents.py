@@ -1,6 +1,6 @@
 """Payment intents: a sale's dynamic QR, and what has been paid against it.
 
-A stall asks for ``amount`` đồng; we draw a reference code (``market.reconcile.codes``), put it
+A stall asks for ``amount`` đồng; we draw a reference code (``market.reconcile.matching.references``), put it
 **first** in the transfer content of a dynamic VietQR for the stall's default account (tag 62/08,
 at most 25 characters: the code is 9, so truncation by any bank eats the note, never the code —
 ``memo-patterns.md`` §2, §4.1) and store the intent. The matching driver credits it as transfers
@@ -21,10 +21,10 @@ from market.errors import ConflictError, FieldError, InvalidInputError, NotFound
 from market.merchants import normalize_stall_code
 from market.merchants.store import accounts_table, stalls
 from market.payments import MAX_AMOUNT, MAX_TEXT, ValidationError, VietQRRequest, build_vietqr
-from market.reconcile import codes
-from market.reconcile.book import Intent, intent_status
-from market.reconcile.ledger import PaymentIntent, Receipt
-from market.reconcile.models import JournalEntry
+from market.reconcile.ingest.models import JournalEntry
+from market.reconcile.ledger.models import PaymentIntent, Receipt
+from market.reconcile.matching import references
+from market.reconcile.matching.book import Intent, intent_status
 from market.text import fold_vietnamese
 
 __all__ = [
@@ -125,7 +125,7 @@ def intent_payload(bank_bin: str, account: str, amount: int, content: str) -> st
 
 
 class _TakenCodes:
-    """``code in taken`` asks the database, so :func:`codes.new_code` never reuses an issued code."""
+    """``code in taken`` asks the database, so :func:`references.new_code` never reuses an issued code."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -177,7 +177,7 @@ def create_intent(conn: Connection, data: IntentIn, *, now: dt.datetime | None =
         raise NotFoundError(f"Không có sạp {data.stall!r} trong sổ / no stall {data.stall!r} in the registry")
     if row.account_number is None:
         raise ConflictError(f"Sạp {stall_code} chưa có tài khoản nhận tiền / stall {stall_code} has no account")
-    code = codes.new_code(taken=_TakenCodes(conn))
+    code = references.new_code(taken=_TakenCodes(conn))
     content = transfer_content(code, data.note)
     payload = intent_payload(row.bank_bin, row.account_number, data.amount, content)
     expires_at = now + dt.timedelta(seconds=expires_in)
@@ -248,7 +248,7 @@ def _payments(conn: Connection, intent_id: int) -> list[PaymentOut]:
 
 def find_intent_row(conn: Connection, ref: str) -> Any:
     """The stored intent for any spelling of its code (``p-cgh 5kmn7``), or :class:`NotFoundError`."""
-    code = codes.normalise_code(ref)
+    code = references.normalise_code(ref)
     i = intents_table.c
     query = (
         sa.select(

@@ -29,17 +29,17 @@ from market.db import utcnow
 from market.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
 from market.merchants import normalize_stall_code
 from market.merchants.store import stalls
-from market.reconcile import codes, memo
-from market.reconcile.decisions import REASON_TEXT, Suggestion
-from market.reconcile.driver import (
+from market.reconcile.ledger.driver import (
     PROVIDER_STATUS,
-    UNMATCHED,
     intents,
     journal,
     receipts,
     review_items,
     suggestion_dict,
 )
+from market.reconcile.matching import memo, references
+from market.reconcile.matching.decisions import REASON_TEXT, Suggestion
+from market.reconcile.statuses import UNMATCHED
 
 __all__ = [
     "REVIEW_TEXT",
@@ -354,7 +354,7 @@ def _target(conn: Connection, data: ResolveIn) -> tuple[int | None, int | None]:
         if stall_id is None:
             raise NotFoundError(f"Không có sạp {data.stall!r} trong sổ / no stall {data.stall!r} in the registry")
         return int(stall_id), None
-    code = codes.normalise_code(data.intent or "")
+    code = references.normalise_code(data.intent or "")
     row = conn.execute(sa.select(intents.c.id, intents.c.stall_id).where(intents.c.code == code)).first()
     if row is None:
         raise NotFoundError(f"Không có đơn thanh toán {data.intent!r} / no payment intent {data.intent!r}")

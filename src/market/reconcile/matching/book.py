@@ -2,7 +2,7 @@
 
 The driver builds a :class:`Book` from the ledger (open and recently closed intents, the stalls'
 accounts, the idempotency keys, the receipts that may still be reversed, the manual decisions),
-hands it to :func:`market.reconcile.core.match_batch` with one batch of notifications, writes the
+hands it to :func:`market.reconcile.matching.core.match_batch` with one batch of notifications, writes the
 result in one transaction, then calls :meth:`Book.apply` so the next batch sees this one.
 The core only reads a book; :meth:`Book.apply` and :meth:`Book.add_intent` are the only writers.
 """
@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Literal
 import msgspec
 
 if TYPE_CHECKING:
-    from market.reconcile.decisions import BatchResult
+    from market.reconcile.matching.decisions import BatchResult
 
 __all__ = [
     "Book",
+    "BookReceipt",
     "Intent",
     "ManualDecision",
     "NotificationKey",
     "PayerIndex",
-    "Receipt",
     "VirtualAccount",
     "intent_status",
 ]
@@ -71,7 +71,7 @@ class ManualDecision(msgspec.Struct, frozen=True, kw_only=True):
     intent: str | None = None
 
 
-class Receipt(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+class BookReceipt(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An applied incoming transfer whose payer we know, so a later refund to them can be tied to it."""
 
     key: NotificationKey
@@ -128,7 +128,7 @@ class Book:
         order_codes: Mapping[str, str] | None = None,
         applied: Iterable[NotificationKey] = (),
         bank_references: Iterable[tuple[str | None, str]] = (),
-        receipts: Iterable[Receipt] = (),
+        receipts: Iterable[BookReceipt] = (),
         manual: Mapping[NotificationKey, ManualDecision] | None = None,
     ) -> None:
         self.intents: dict[str, Intent] = {}
@@ -150,7 +150,7 @@ class Book:
                 self.bank_references[reference] = account
             elif self.bank_references[reference] != account:
                 self.other_references.add((account, reference))
-        self.receipts: dict[NotificationKey, Receipt] = {}
+        self.receipts: dict[NotificationKey, BookReceipt] = {}
         # (account_number, payer_account) → receipt keys, for tying refunds to receipts. Each batch
         # indexes the receipts it creates as it goes; apply() takes that index over (see there).
         self._by_payer: PayerIndex = {}

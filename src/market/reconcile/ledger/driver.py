@@ -1,7 +1,7 @@
 """The matching driver: journal in, ledger out, exactly once.
 
 The loop (``core.py`` module docs): read the next batch of journal rows in ``id`` order, let the
-pure core decide (:func:`market.reconcile.core.match_batch`), write every decision of the batch
+pure core decide (:func:`market.reconcile.matching.core.match_batch`), write every decision of the batch
 in ONE transaction together with the checkpoint, then fold the result into the in-memory book.
 
 Exactly once:
@@ -46,16 +46,25 @@ from sqlalchemy.engine import Connection, Engine
 
 from market.db import utcnow
 from market.merchants.store import accounts_table, stalls
-from market.reconcile.book import Book, Intent, ManualDecision, NotificationKey, Receipt, VirtualAccount
-from market.reconcile.core import match_batch, resolve
-from market.reconcile.decisions import ATTRIBUTED, BatchResult, Decision, Suggestion
-from market.reconcile.ledger import MatchCheckpoint, PaymentIntent, ReviewItem, StallDay, StallMonth
-from market.reconcile.ledger import Receipt as ReceiptRow
-from market.reconcile.models import STATUS_DUPLICATE, STATUS_PENDING, STATUS_REVIEW, JournalEntry
+from market.reconcile.ingest.models import JournalEntry
+from market.reconcile.ledger.models import MatchCheckpoint, PaymentIntent, ReviewItem, StallDay, StallMonth
+from market.reconcile.ledger.models import Receipt as ReceiptRow
+from market.reconcile.matching.book import Book, BookReceipt, Intent, ManualDecision, NotificationKey, VirtualAccount
+from market.reconcile.matching.core import apply_manual, match_batch
+from market.reconcile.matching.decisions import ATTRIBUTED, BatchResult, Decision, Suggestion
 from market.reconcile.notification import Notification
+from market.reconcile.statuses import (
+    MATCHED,
+    NOT_OURS,
+    OUTGOING,
+    REPEAT,
+    STATUS_DUPLICATE,
+    STATUS_PENDING,
+    STATUS_REVIEW,
+    UNMATCHED,
+)
 
 __all__ = [
-    "DRIVER_STATUSES",
     "LOCK_KEY",
     "PROVIDER_STATUS",
     "Driver",
@@ -74,9 +83,6 @@ stall_days = cast(sa.Table, StallDay.__table__)
 stall_months = cast(sa.Table, StallMonth.__table__)
 checkpoint = cast(sa.Table, MatchCheckpoint.__table__)
 
-# Journal statuses the driver writes (ingest's are pending, review and duplicate).
-MATCHED, UNMATCHED, REPEAT, OUTGOING, NOT_OURS = "matched", "unmatched", "repeat", "outgoing", "not_ours"
-DRIVER_STATUSES = (MATCHED, UNMATCHED, REPEAT, OUTGOING, NOT_OURS)
 _TODO = (STATUS_PENDING, STATUS_REVIEW)
 _STATUS_OF = {"review": UNMATCHED, "repeat": REPEAT, "outgoing": OUTGOING, "not_ours": NOT_OURS}
 # What adapters write for money out (adapters/*.py); anything else in ``review`` is a provider's failure.
@@ -447,7 +453,7 @@ class Driver:
         self._take_intents(book, conn.execute(self._intent_query()))
         return book
 
-    def _reversible(self, conn: Connection) -> list[Receipt]:
+    def _reversible(self, conn: Connection) -> list[BookReceipt]:
         """Receipts with a known payer that a refund may still take back (not fully reversed)."""
         r, j = receipts.c, journal.c
         query = (
@@ -471,7 +477,7 @@ class Driver:
             .order_by(r.journal_id)
         )
         return [
-            Receipt(
+            BookReceipt(
                 key=(row.provider, row.provider_txn_id),
                 stall=row.stall,
                 amount=row.amount,
@@ -497,7 +503,7 @@ class Driver:
         book = self._require_book()
         for row in rows:
             manual = manual_of(row)
-            result = resolve(book, notification_of(row), manual)
+            result = apply_manual(book, notification_of(row), manual)
             decision = result.decisions[0]
             if decision.outcome == "review":
                 # The decision names something gone: the item opens again for a person.

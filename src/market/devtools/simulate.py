@@ -23,15 +23,15 @@ import httpx
 import msgspec
 
 from market.config import Settings
-from market.reconcile.adapters.base import VIETNAM
-from market.reconcile.codes import new_code
-from market.reconcile.signatures import (
+from market.reconcile.ingest.adapters.base import VIETNAM
+from market.reconcile.ingest.signatures import (
     casso_form,
     casso_signature,
     generic_signature,
     payos_signature,
     sepay_signature,
 )
+from market.reconcile.matching.references import new_code
 
 __all__ = [
     "PATHS",

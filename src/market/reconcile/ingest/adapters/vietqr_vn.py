@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import msgspec
 
 from market.config import Settings
-from market.reconcile.adapters.base import (
+from market.reconcile.ingest.adapters.base import (
     Accepted,
     ForgedRequestError,
     MalformedRequestError,
@@ -28,8 +28,8 @@ from market.reconcile.adapters.base import (
     required_text,
     whole_dong,
 )
+from market.reconcile.ingest.signatures import constant_time_equal, sign_token, verify_token
 from market.reconcile.notification import Notification
-from market.reconcile.signatures import constant_time_equal, sign_token, verify_token
 
 __all__ = ["TOKEN_SECONDS", "Token", "issue_token", "parse"]
 

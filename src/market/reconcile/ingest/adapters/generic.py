@@ -30,7 +30,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from market.config import Settings
-from market.reconcile.adapters.base import (
+from market.reconcile.ingest.adapters.base import (
     MAX_DONG,
     Accepted,
     ForgedRequestError,
@@ -38,8 +38,8 @@ from market.reconcile.adapters.base import (
     NotConfiguredError,
     StaleRequestError,
 )
+from market.reconcile.ingest.signatures import is_fresh, parse_timed_header, verify_generic
 from market.reconcile.notification import Notification
-from market.reconcile.signatures import is_fresh, parse_timed_header, verify_generic
 
 __all__ = ["REPLAY_WINDOW_SECONDS", "GenericTransfer", "parse"]
 

@@ -55,11 +55,12 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from market.config import Settings
 from market.errors import UnavailableError
-from market.reconcile.adapters import Parser, RejectionError
-from market.reconcile.adapters.base import HEADERS_KEPT
-from market.reconcile.models import ORIGINAL_CREDIT, STATUS_DUPLICATE, STATUS_PENDING, STATUS_REVIEW, JournalEntry
+from market.reconcile.ingest.adapters import Parser, RejectionError
+from market.reconcile.ingest.adapters.base import HEADERS_KEPT
+from market.reconcile.ingest.models import ORIGINAL_CREDIT, JournalEntry
 from market.reconcile.notification import Notification
 from market.reconcile.speedups import speedups
+from market.reconcile.statuses import STATUS_DUPLICATE, STATUS_PENDING, STATUS_REVIEW
 
 __all__ = ["Delivery", "Incoming", "JournalWriter", "Stored", "write_batch"]
 

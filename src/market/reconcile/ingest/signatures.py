@@ -3,7 +3,7 @@
 Each ``*_signature`` function computes what the provider sends; each ``verify_*`` compares it
 with what arrived in constant time (``hmac.compare_digest``), which the providers' own SDKs do
 not do (webhooks.md §1.2 step 6). Algorithms and test vectors: webhooks.md §1.2 (payOS),
-§2.2 (SePay), §3.2 (Casso v2); the generic format is ours (``market.reconcile.adapters.generic``).
+§2.2 (SePay), §3.2 (Casso v2); the generic format is ours (``market.reconcile.ingest.adapters.generic``).
 """
 
 from __future__ import annotations

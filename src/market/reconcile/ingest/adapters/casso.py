@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from market.config import Settings
-from market.reconcile.adapters.base import (
+from market.reconcile.ingest.adapters.base import (
     Accepted,
     ForgedRequestError,
     MalformedRequestError,
@@ -26,8 +26,8 @@ from market.reconcile.adapters.base import (
     required_text,
     whole_dong,
 )
+from market.reconcile.ingest.signatures import is_fresh, parse_timed_header, verify_casso
 from market.reconcile.notification import Notification
-from market.reconcile.signatures import is_fresh, parse_timed_header, verify_casso
 
 __all__ = ["REPLAY_WINDOW_SECONDS", "parse"]
 

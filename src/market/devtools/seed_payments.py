@@ -1,6 +1,6 @@
 """A month of payments for the demo market (``market demo``), matched into the ledger.
 
-Runs after ``market.merchants.demo`` registered the stalls. For the stalls that display a QR (about
+Runs after ``market.devtools.seed_registry`` registered the stalls. For the stalls that display a QR (about
 70 %, the seed article's figure) it simulates 30 days of cashless sales up to yesterday:
 
 * static-QR sales into the stall's own account, 10.000–500.000 ₫ by trade (a bunch of greens is
@@ -33,9 +33,9 @@ from sqlalchemy.engine import Connection
 from market.config import Settings
 from market.db import create_sync_engine_for, utcnow
 from market.merchants.store import accounts_table, stalls
-from market.reconcile.driver import Driver
-from market.reconcile.intents import IntentIn, create_intent
-from market.reconcile.journal import Incoming, write_batch
+from market.reconcile.ingest.journal import Incoming, write_batch
+from market.reconcile.ledger.driver import Driver
+from market.reconcile.ledger.intents import IntentIn, create_intent
 from market.reconcile.notification import Notification, Provider
 
 __all__ = ["DAYS", "SEED", "populate", "populate_month"]

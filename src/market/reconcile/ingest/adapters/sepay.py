@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import msgspec
 
 from market.config import Settings
-from market.reconcile.adapters.base import (
+from market.reconcile.ingest.adapters.base import (
     Accepted,
     ForgedRequestError,
     MalformedRequestError,
@@ -25,8 +25,8 @@ from market.reconcile.adapters.base import (
     parse_bank_time,
     text_value,
 )
+from market.reconcile.ingest.signatures import constant_time_equal, is_fresh, verify_sepay
 from market.reconcile.notification import Notification
-from market.reconcile.signatures import constant_time_equal, is_fresh, verify_sepay
 
 __all__ = ["REPLAY_WINDOW_SECONDS", "parse"]
 

@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 
 from market.config import Settings
-from market.reconcile.adapters import casso, generic, payos, sepay, vietqr
-from market.reconcile.adapters.base import (
+from market.reconcile.ingest.adapters import casso, generic, payos, sepay, vietqr_vn
+from market.reconcile.ingest.adapters.base import (
     Accepted,
     ForgedRequestError,
     MalformedRequestError,
@@ -38,5 +38,5 @@ PARSERS: dict[str, Parser] = {
     "sepay": sepay.parse,
     "casso": casso.parse,
     "generic": generic.parse,
-    "vietqr": vietqr.parse,
+    "vietqr": vietqr_vn.parse,
 }

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from market.config import Settings
-from market.reconcile.adapters.base import (
+from market.reconcile.ingest.adapters.base import (
     Accepted,
     ForgedRequestError,
     MalformedRequestError,
@@ -23,8 +23,8 @@ from market.reconcile.adapters.base import (
     parse_bank_time,
     whole_dong,
 )
+from market.reconcile.ingest.signatures import payos_canonical, verify_payos
 from market.reconcile.notification import Notification
-from market.reconcile.signatures import payos_canonical, verify_payos
 
 __all__ = ["parse"]
 

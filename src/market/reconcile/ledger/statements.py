@@ -63,11 +63,11 @@ from sqlalchemy.engine import Connection, Engine
 from market.db import utcnow
 from market.errors import FieldError, InvalidInputError
 from market.merchants.store import accounts_table, stalls
-from market.reconcile import memo
-from market.reconcile.driver import Driver, intents, journal
-from market.reconcile.journal import Incoming, write_batch
-from market.reconcile.models import STATUS_DUPLICATE
+from market.reconcile.ingest.journal import Incoming, write_batch
+from market.reconcile.ledger.driver import Driver, intents, journal
+from market.reconcile.matching import memo
 from market.reconcile.notification import Notification
+from market.reconcile.statuses import STATUS_DUPLICATE
 from market.text import search_key
 
 __all__ = [

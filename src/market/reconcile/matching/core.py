@@ -22,7 +22,7 @@ Rules, in order, for money in (issue 7; ``memo-patterns.md`` §4):
    percentages over the whole memo are never used (Blnk's false positives: ``payment-12345`` ≈
    ``payment-12399``).
 5. Anything else (no stall, no code) goes to review; the queue ranks intents one edit away from its
-   memo when a person reads it (``market.reconcile.review``).
+   memo when a person reads it (``market.reconcile.ledger.review_queue``).
 
 A code whose intent belongs to another stall than the receiving account goes to review: the
 money is physically in the account owner's bank, the code says otherwise, a person decides.
@@ -33,7 +33,7 @@ market's traffic — a static-QR sale without any code-looking text, and one exa
 inline in the batch loop, with the same result as the general path; the fuzzy step intersects its
 candidates (also from C) with the book's codes in one call; receipts are indexed by payer as they are
 made, and the book takes that index over in one update. What is left per notification is object
-work (a key tuple, a Decision, a Receipt, a few hash insertions): a C version of the whole loop was
+work (a key tuple, a Decision, a BookReceipt, a few hash insertions): a C version of the whole loop was
 measured no faster.
 
 Money out is a ``reversal`` when it ties to exactly one earlier receipt of the same account and
@@ -48,12 +48,12 @@ from operator import attrgetter
 
 import msgspec
 
-from market.reconcile import memo
-from market.reconcile.book import Book, Intent, ManualDecision, NotificationKey, PayerIndex, Receipt
-from market.reconcile.decisions import BatchResult, Decision, Outcome, Rule, Suggestion
+from market.reconcile.matching import memo
+from market.reconcile.matching.book import Book, BookReceipt, Intent, ManualDecision, NotificationKey, PayerIndex
+from market.reconcile.matching.decisions import BatchResult, Decision, Outcome, Rule, Suggestion
 from market.reconcile.notification import Notification
 
-__all__ = ["match_batch", "resolve"]
+__all__ = ["apply_manual", "match_batch"]
 
 _replace = msgspec.structs.replace
 
@@ -77,7 +77,7 @@ def match_batch(book: Book, notifications: Sequence[Notification]) -> BatchResul
     return _Batch(book).run(notifications)
 
 
-def resolve(book: Book, notification: Notification, manual: ManualDecision) -> BatchResult:
+def apply_manual(book: Book, notification: Notification, manual: ManualDecision) -> BatchResult:
     """Apply a person's decision to a notification that was already decided (usually in review).
 
     The driver writes the returned decision in place of the earlier one, stores ``manual`` so a
@@ -113,7 +113,7 @@ class _Batch:
     def __init__(self, book: Book) -> None:
         self.book = book
         self.intents: dict[str, Intent] = {}
-        self.receipts: dict[NotificationKey, Receipt] = {}
+        self.receipts: dict[NotificationKey, BookReceipt] = {}
         # (account_number, payer_account) → keys of this batch's new receipts, in order: a refund ties
         # to them, and the book takes the index over as it is (Book.apply).
         self.by_payer: PayerIndex = {}
@@ -142,7 +142,7 @@ class _Batch:
         known_references, references = book.bank_references, self.bank_references
         account_stall, receipts = book.accounts.get, self.receipts
         append, money_in, money_out = self.decisions.append, self.money_in, self.money_out
-        decision_of, receipt_of, settle = Decision, Receipt, self.settle
+        decision_of, receipt_of, settle = Decision, BookReceipt, self.settle
         changed_intent, issued_intent, without_code = self.intents.get, book.intents.get, self.without_code
         changed, replace, by_payer, fast = self.intents, _replace, self.by_payer, FAST_PATHS
         scans = memo.scan_batch(list(map(_memo_of, notifications)))
@@ -383,7 +383,7 @@ class _Batch:
         """Remember a receipt whose payer we know, so a refund to that payer can be tied to it."""
         payer = notification.counterparty_account
         assert payer is not None
-        self.receipts[decision.key] = Receipt(
+        self.receipts[decision.key] = BookReceipt(
             key=decision.key,
             stall=stall,
             amount=decision.amount,
@@ -414,7 +414,7 @@ class _Batch:
         if not candidates:
             return Decision(key=key, outcome="outgoing", rule="none", amount=notification.amount)
 
-        def tier(receipt: Receipt) -> tuple[bool, bool]:
+        def tier(receipt: BookReceipt) -> tuple[bool, bool]:
             return receipt.refund_due == wanted, receipt.amount - receipt.reversed == wanted
 
         best = max(tier(receipt) for receipt in candidates)
@@ -426,14 +426,14 @@ class _Batch:
             return _review(key, notification.amount, "ambiguous_reversal", suggestions)
         return self.reverse(notification, key, top[0], wanted)
 
-    def payer_receipts(self, account_number: str | None, payer: str) -> list[Receipt]:
+    def payer_receipts(self, account_number: str | None, payer: str) -> list[BookReceipt]:
         """The receipts (current state) of one payer on one account, from the book and this batch."""
         pair = (account_number, payer)
         keys = [*self.book.payer_receipt_keys(pair), *self.by_payer.get(pair, ())]
         receipts, book_receipts = self.receipts, self.book.receipts
         return [receipts.get(k) or book_receipts[k] for k in keys]
 
-    def reverse(self, notification: Notification, key: NotificationKey, receipt: Receipt, wanted: int) -> Decision:
+    def reverse(self, notification: Notification, key: NotificationKey, receipt: BookReceipt, wanted: int) -> Decision:
         self.receipts[receipt.key] = _replace(
             receipt, reversed=receipt.reversed + wanted, refund_due=max(0, receipt.refund_due - wanted)
         )

@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-from market.reconcile.book import Intent, ManualDecision, NotificationKey, PayerIndex, Receipt
+from market.reconcile.matching.book import BookReceipt, Intent, ManualDecision, NotificationKey, PayerIndex
 
 __all__ = [
     "ATTRIBUTED",
@@ -104,7 +104,7 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class BatchResult(msgspec.Struct, kw_only=True, gc=False):
-    """Everything one batch decided and changed; :meth:`market.reconcile.book.Book.apply` folds it in.
+    """Everything one batch decided and changed; :meth:`market.reconcile.matching.book.Book.apply` folds it in.
 
     Attributes:
         decisions: one per input notification, in input order.
@@ -112,8 +112,8 @@ class BatchResult(msgspec.Struct, kw_only=True, gc=False):
         receipts: receipts created (payer known) or changed by a reversal.
         bank_references: bank reference → receiving account, for the references first seen here.
         other_references: ``(account_number, bank_reference)`` of a reference first seen here on a
-            second account (see :class:`~market.reconcile.book.Book`).
-        manual: manual decisions applied by :func:`market.reconcile.core.resolve`.
+            second account (see :class:`~market.reconcile.matching.book.Book`).
+        manual: manual decisions applied by :func:`market.reconcile.matching.core.apply_manual`.
         by_payer: ``(account_number, payer_account)`` → keys of the receipts created here, in order.
         keys: the keys the book must learn: every notification the batch decided first (a bank
             credit's repeat through another provider included; a retry's key is known already).
@@ -121,7 +121,7 @@ class BatchResult(msgspec.Struct, kw_only=True, gc=False):
 
     decisions: list[Decision]
     intents: dict[str, Intent]
-    receipts: dict[NotificationKey, Receipt]
+    receipts: dict[NotificationKey, BookReceipt]
     bank_references: dict[str, str | None]
     manual: dict[NotificationKey, ManualDecision] = msgspec.field(default_factory=dict)
     by_payer: PayerIndex = msgspec.field(default_factory=dict)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from itertools import accumulate
 from typing import NamedTuple
 
-from market.reconcile import codes
+from market.reconcile.matching import references
 from market.reconcile.speedups import speedups
 from market.text import fold_vietnamese
 
@@ -106,23 +106,23 @@ _NOT_CODE_TEXT = re.compile(r"[^A-Z0-9]+")
 _DELETE_NON_ALNUM = bytes(i for i in range(256) if not (0x30 <= i <= 0x39 or 0x41 <= i <= 0x5A))
 # Every exact window, overlapping ones included (a stuttered ``PP…`` must not hide the real code):
 # the lookahead consumes nothing, so the search resumes one symbol further.
-_find_windows = re.compile(rf"(?=({codes.PREFIX}[{codes.ALPHABET}]{{{codes.CODE_LENGTH - 1}}}))").findall
+_find_windows = re.compile(rf"(?=({references.PREFIX}[{references.ALPHABET}]{{{references.CODE_LENGTH - 1}}}))").findall
 # A prefix followed by seven symbols of which at most one is foreign: necessary for a code to be one
 # edit away (memo-patterns §4.5), and rare in names and bank text because the alphabet has no vowels.
-_SYMBOL, _FOREIGN = f"[{codes.ALPHABET}]", f"[^{codes.ALPHABET}\x00]"  # NUL separates memos in a batch
+_SYMBOL, _FOREIGN = f"[{references.ALPHABET}]", f"[^{references.ALPHABET}\x00]"  # NUL separates memos in a batch
 _NEAR_TAIL = "|".join([f"{_SYMBOL}{{7}}"] + [f"{_SYMBOL}{{{k}}}{_FOREIGN}{_SYMBOL}{{{6 - k}}}" for k in range(7)])
-_NEAR_WINDOW = re.compile(f"{codes.PREFIX}(?:{_NEAR_TAIL})")
+_NEAR_WINDOW = re.compile(f"{references.PREFIX}(?:{_NEAR_TAIL})")
 _search_near = _NEAR_WINDOW.search
 # The same test consuming only the prefix, so that overlapping windows are all found.
-_NEAR_ANCHOR = re.compile(f"{codes.PREFIX}(?={_NEAR_TAIL})")
+_NEAR_ANCHOR = re.compile(f"{references.PREFIX}(?={_NEAR_TAIL})")
 _DELETE_KEEP_NUL = _DELETE_NON_ALNUM.replace(b"\x00", b"")
 # Every prefix where a window is near, capturing the body when the window is exact. The literal
 # prefix comes first so the regex engine skips to each ``P`` at C speed; matching consumes only the
 # prefix, so overlapping windows are all found, as in :func:`scan`.
 _SCAN_BATCH = re.compile(
-    f"{codes.PREFIX}(?:(?=([{codes.ALPHABET}]{{{codes.CODE_LENGTH - 1}}}))|(?={_NEAR_TAIL}))"
+    f"{references.PREFIX}(?:(?=([{references.ALPHABET}]{{{references.CODE_LENGTH - 1}}}))|(?={_NEAR_TAIL}))"
 ).finditer
-_PREFIX = codes.PREFIX
+_PREFIX = references.PREFIX
 _PLUS_SEPARATOR = (1).__add__
 
 
@@ -241,7 +241,7 @@ def near_codes_in_python(text: str) -> list[str]:
     """
     found: list[str] = []
     for near in _NEAR_ANCHOR.finditer(text):
-        found += codes.near_codes_python(text, near.start())
+        found += references.near_codes_python(text, near.start())
     return found
 
 
@@ -280,5 +280,5 @@ def near_code_candidates(memo: str, *, repair_prefix: bool) -> list[str]:
     """
     found = near_codes_in(compact_memo(memo))
     if repair_prefix:
-        found += codes.near_codes(compact_memo(lead(memo)), 0)
+        found += references.near_codes(compact_memo(lead(memo)), 0)
     return sorted(set(found))

@@ -1,0 +1,6 @@
+"""Tools for developers and demos, never imported by the app: the demo market and the load simulator.
+
+- ``seed_registry``: about 120 stalls of the demo market.
+- ``seed_payments``: a month of payments through the real journal and driver.
+- ``simulate``: signed, realistic notifications sent to a running server (``market simulate``).
+"""
