@@ -3,8 +3,8 @@
 Reference data every package needs: the registry validates a stall's account against it, the
 VietQR codec writes and reads BINs, statements and webhooks name banks by code or short name.
 It lives beside the shared modules because the registry comes before ``market.payments`` in the
-dependency order. Data: ``banks.json`` (vietqr.io's fields, de-duplicated by BIN; provenance and
-known conflicts in shared/reference/banks.md).
+dependency order. Data: ``banks.json`` (vietqr.io's fields, de-duplicated by BIN where sources
+disagreed on a bank's code or name).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from market.text import fold_vietnamese
 __all__ = ["Bank", "all_banks", "check_account_number", "find_bank"]
 
 # VietQR 38/01/01: the beneficiary's account (or card) number, 1-19 letters or digits
-# (vietqr-spec.md §3; wallets use letters, e.g. MoMo "PSP…").
+# (wallets use letters, e.g. MoMo "PSP…").
 _ACCOUNT = re.compile(r"[A-Za-z0-9]{1,19}")
 
 # Names people actually type for the banks of An Giang, beyond the directory's own spellings.

@@ -31,7 +31,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Database: the embedded SQLite file by default; ``postgresql://user@host/db`` for PostgreSQL.
     database_url: str = "sqlite:///./market.db"
     # WAL + NORMAL survives a process crash (the journal is fsynced at checkpoints); FULL also
-    # survives a power cut at a cost per commit (stack.md §3.2b).
+    # survives a power cut at a cost per commit.
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     db_pool_size: _Positive = 5
     host: str = "127.0.0.1"

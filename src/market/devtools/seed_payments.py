@@ -7,7 +7,7 @@ Runs after ``market.devtools.seed_registry`` registered the stalls. For the stal
   cheap, a shirt is not), within market hours in local time (the morning market 05:00–11:00, a
   smaller afternoon one), more on market days ("phiên chợ", every fifth day here) and weekends;
 * dynamic intents (a QR for one sale) paid with the code first, the memo wrapped the way real
-  banks wrap it (``memo-patterns.md`` §1), some in two parts, some paid twice (one copy refunded
+  banks wrap it, some in two parts, some paid twice (one copy refunded
   later: a reversal), some overpaid, some paid after expiry, some never paid;
 * the same bank credit reported by a second provider (ingest marks it a duplicate);
 * a few transfers nobody can attribute (into an account no stall owns, a mistyped code), for the
@@ -61,7 +61,7 @@ _MARKET_DAY_EVERY = 5
 
 
 def _wrappers(rng: random.Random) -> list[Callable[[str, str], str]]:
-    """Bank renderings of the payer's text (memo-patterns.md §1, row numbers in comments)."""
+    """Bank renderings of the payer's text."""
     n = rng.randrange
     return [
         lambda t, name: t,

@@ -1,6 +1,6 @@
 """Demo registry: about 120 stalls of a Mekong-delta market, in the seed article's proportions.
 
-The seed (reporting.md §1.4): every holder has a bank account, about 70 % take QR payments, and
+The seed (what the market reports of itself): every holder has a bank account, about 70 % take QR payments, and
 the rest mostly do not because their trade is small or irregular. Names, banks and numbers are
 invented but shaped like An Giang's: Agribank first, the big four state banks, Sacombank, MB,
 MoMo as a second account; CCCD numbers start with An Giang's province code 089. The same seed
@@ -22,7 +22,7 @@ __all__ = ["QR_SHARE", "SEED", "ZONES", "build_stalls", "populate"]
 
 SEED = 20241008  # the date of the seed article's working session
 QR_SHARE = 0.70
-# Zone → (category, number of stalls); larger markets zone by goods category (NĐ 60/2024, reporting.md §4).
+# Zone → (category, number of stalls); larger markets zone by goods category (NĐ 60/2024).
 ZONES: dict[str, tuple[str, int]] = {
     "A": ("fresh_food", 36),
     "B": ("dry_goods", 30),

@@ -5,7 +5,7 @@ Used by ``market simulate`` (demo and load), by the ingest tests and by the load
 transfers, as a provider's retries are); :func:`render` turns one into the exact request that
 provider would send, signed with the ``MARKET_*`` secrets at the moment of sending; :func:`send`
 delivers a plan with bounded concurrency, count and time. Memos are wrapped the way banks wrap
-them (memo-patterns.md §1), around a payment code in the market's format.
+them, around a payment code in the market's format.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _name(rng: random.Random) -> str:
 
 
 def _bare_memo(rng: random.Random, code: str) -> str:
-    # What the payer typed: usually the code first, sometimes mangled by hand (memo-patterns.md §2).
+    # What the payer typed: usually the code first, sometimes mangled by hand.
     shape = rng.random()
     if shape < 0.15:
         code = code.lower()
@@ -97,7 +97,7 @@ def _bare_memo(rng: random.Random, code: str) -> str:
 
 
 def _wrapped_memo(rng: random.Random, code: str, payer: str, payer_account: str, account: str) -> str:
-    """The memo as the receiving bank delivers it: one of the wrappers of memo-patterns.md §1."""
+    """The memo as the receiving bank delivers it: one of the wrappers banks put around it."""
     memo = _bare_memo(rng, code)
     when = dt.datetime.now(VIETNAM)
     wrappers: list[Callable[[], str]] = [

@@ -8,7 +8,7 @@ __all__ = ["normalize_national_id", "normalize_phone"]
 
 _SEPARATORS = re.compile(r"[\s.()\-]")
 # Vietnamese mobile numbers since the 2018 renumbering: 10 digits, 03/05/07/08/09 then 8 digits
-# (reporting.md §5: "10 digits starting with 0, and accept +84").
+# (10 digits starting with 0; +84 accepted).
 _MOBILE = re.compile(r"0[35789]\d{8}")
 # Căn cước (12 digits) or the older chứng minh nhân dân (9 digits).
 _NATIONAL_ID = re.compile(r"\d{12}|\d{9}")

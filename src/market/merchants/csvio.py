@@ -1,6 +1,6 @@
 """The registry as a spreadsheet: CSV columns, reading rows as users typed them, writing exports.
 
-Files come from Excel as often as not (reporting.md §5): UTF-8 with a byte-order mark, ``;`` as
+Files come from Excel as often as not: UTF-8 with a byte-order mark, ``;`` as
 the delimiter under a Vietnamese locale, Vietnamese headers, "có"/"không" for yes/no, dates as
 dd/mm/yyyy and decimal commas. The reader accepts all of that and English equivalents; each row
 becomes a set of field values (``RowInput``) that the importer lays over the stored stall, so a
@@ -42,7 +42,7 @@ class Column(NamedTuple):
     aliases: tuple[str, ...] = ()
 
 
-# The export's first column is the stall code (design.md, CLI contract).
+# The export's first column is the stall code (docs/contract.md).
 COLUMNS: tuple[Column, ...] = (
     Column("stall_code", "Mã sạp", "code", ("Sạp", "Mã", "code", "stall", "Số sạp", "Lô")),
     Column("zone", "Khu", "zone", ("Khu vực",)),

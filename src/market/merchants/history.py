@@ -2,7 +2,7 @@
 
 History entries hold text, as a person reads it in the stall's history ("zone: A → B"), so one
 flat view of a stall serves the diff, the history and its display. The national ID is sensitive
-(NĐ 13/2023 on personal data, reporting.md §4): its history says that it changed, not what to.
+(NĐ 13/2023 on personal data): its history says that it changed, not what to.
 """
 
 from __future__ import annotations

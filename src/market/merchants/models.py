@@ -2,7 +2,7 @@
 
 One holder per stall: the market office registers the person who trades at the stall, and the
 stall's card shows that person's account. The onboarding state lives on the stall row because
-every adoption figure is "stalls with …" (reporting.md §1.4).
+every adoption figure is "stalls with …".
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ AccountKey = tuple[str, str]
 def onboarding_state(data: StallData) -> str:
     """Where the stall stands on taking QR payments (a code of ``ONBOARDING_STATES``).
 
-    "Taking QR" is a code issued *and displayed* (reporting.md §1.4, indicator (a): acceptance).
+    "Taking QR" is a code issued *and displayed* (the commune's acceptance indicator).
     """
     if data.qr_displayed:
         return "qr_displayed"
@@ -321,7 +321,7 @@ def record_qr_issued(conn: Connection, codes: Collection[str], actor: str, on: d
     """Record that the stalls' QR cards were issued on ``on``, where no issue date is recorded yet.
 
     A card downloaded or printed again keeps the first date: "QR issued" is when the stall first
-    got its code (reporting.md §1.4), so a reprint writes nothing and adds no history entry.
+    got its code, so a reprint writes nothing and adds no history entry.
 
     Args:
         conn: a connection in the caller's write transaction.

@@ -2,7 +2,7 @@
 
 A code is a zone of one to three letters, a number, and an optional sub-stall letter ("A-12B").
 The number is written with at least two digits ("A-1" → ``A-01``), the way market plans number
-stalls (reporting.md §4: "A-01…"), so that ``A-1`` and ``A-01`` can never be two stalls.
+stalls ("A-01…"), so that ``A-1`` and ``A-01`` can never be two stalls.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Reading and writing the registry tables with SQLAlchemy Core, in bulk.
 
 The single-stall API and the 10,000-row CSV import share these functions: a handful of
-``executemany`` statements per batch instead of one ORM object per row (stack.md §3.2b: Core
+``executemany`` statements per batch instead of one ORM object per row (Core
 executemany is ~8× faster than ``Session.add_all``). Callers own the transaction.
 """
 

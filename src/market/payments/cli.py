@@ -1,6 +1,6 @@
 """``market qr ...`` (build a VietQR payload, read one back, draw a stall's QR) and ``market cards`` (print sheet).
 
-The commands are a public contract (design.md): ``qr encode`` prints the payload, ``qr decode``
+The commands are a public contract (docs/contract.md): ``qr encode`` prints the payload, ``qr decode``
 prints the parsed fields as JSON, ``qr image`` writes one stall's QR as PNG or SVG, ``cards``
 writes the print sheet of stall cards as PDF. Bad input, an unknown stall or a stall without a
 card prints one ``Error: ...`` line on standard error and exits with status 2.

@@ -1,6 +1,6 @@
 """QR symbols of any payload: the module matrix, a print-ready PNG and a vector SVG.
 
-Choices (see ../shared/reference/peers.md, "Decoding generated PNGs"):
+Choices (each one made so that every decoder we test reads the PNG back):
 
 - Error correction M by default: it reads under blur, JPEG and small size in every decoder
   tested, and keeps the symbol one or two versions smaller than H. When a logo covers the
@@ -43,7 +43,7 @@ ErrorCorrection = Literal["L", "M", "Q", "H"]
 QUIET_ZONE = 4
 MODULE_MM = 0.85
 # Side of the logo as a fraction of the symbol (without quiet zone): 20 % side = 4 % area,
-# well inside what H recovers; peers.md saw 25 % logos fail at L and read at H.
+# well inside what H recovers; large logos fail at L and read at H.
 LOGO_MAX_FRACTION = 0.2
 
 _LEVELS = {"L": ERROR_CORRECT_L, "M": ERROR_CORRECT_M, "Q": ERROR_CORRECT_Q, "H": ERROR_CORRECT_H}

@@ -2,8 +2,8 @@
 
 Each ``*_signature`` function computes what the provider sends; each ``verify_*`` compares it
 with what arrived in constant time (``hmac.compare_digest``), which the providers' own SDKs do
-not do (webhooks.md §1.2 step 6). Algorithms and test vectors: webhooks.md §1.2 (payOS),
-§2.2 (SePay), §3.2 (Casso v2); the generic format is ours (``market.reconcile.ingest.adapters.generic``).
+not do. The tests check each algorithm against the providers' published examples; the generic
+format is ours (``market.reconcile.ingest.adapters.generic``).
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def _mac_matches(key: str, message: bytes, digest: str, hex_signature: str) -> b
     return received is not None and hmac.compare_digest(_hmac_bytes(key, message, digest), received)
 
 
-# --- payOS (webhooks.md §1.2) --------------------------------------------------------------
+# --- payOS ----------------------------------------------------------------------------
 
 
 def _payos_value(value: object) -> str:
@@ -155,7 +155,7 @@ def payos_canonical(data: Mapping[str, object]) -> str:
     """The string payOS signs: ``k=v`` pairs of the raw ``data`` object, keys sorted, joined by ``&``.
 
     Built from the raw object, not a typed model, so a field payOS adds later is signed too and
-    verification keeps working (the Python SDK's failure mode, webhooks.md §1.2).
+    verification keeps working (the failure mode of payOS's Python SDK).
     """
     if len(data) > 1:
         keys = tuple(data)
@@ -179,7 +179,7 @@ def verify_payos(key: str, data: Mapping[str, object], signature: str) -> bool:
     return _mac_matches(key, payos_canonical(data).encode(), "sha256", signature)
 
 
-# --- SePay HMAC mode (webhooks.md §2.2) -------------------------------------------------------
+# --- SePay HMAC mode ---------------------------------------------------------------------
 
 
 def sepay_signature(secret: str, timestamp: str, raw_body: bytes) -> str:
@@ -195,7 +195,7 @@ def verify_sepay(secret: str, timestamp: str, raw_body: bytes, signature: str) -
     )
 
 
-# --- Casso v2 (webhooks.md §3.2) ----------------------------------------------------------------
+# --- Casso v2 ------------------------------------------------------------------------------
 
 
 # The serialisations of a Casso body, by the name the journal records in ``auth``.
@@ -249,7 +249,7 @@ def casso_candidates(body: object, *, floats: bool | None = None) -> Iterator[tu
     """Every serialisation of the key-sorted body that Casso's official samples could have signed.
 
     The samples disagree on non-ASCII and ``/`` (Python escapes unicode, PHP also escapes ``/``,
-    JavaScript escapes neither; webhooks.md §3.2 "Canonicalisation ambiguity"). HMAC makes
+    JavaScript escapes neither). HMAC makes
     accepting any of them safe. The first is the official Python sample's. Each form is made
     only when asked for, and only when it differs from those before: a body of ASCII text with
     no ``/`` (most of them) has one form, and ``json.dumps`` was most of a Casso delivery's cost.
@@ -343,7 +343,7 @@ def is_fresh(timestamp_seconds: float, now_seconds: float, window_seconds: float
     return abs(now_seconds - timestamp_seconds) <= window_seconds
 
 
-# --- bearer tokens for VietQR.vn's transaction sync (webhooks.md §4) ----------------------------
+# --- bearer tokens for VietQR.vn's transaction sync ------------------------------------------
 
 
 def _b64(data: bytes) -> str:

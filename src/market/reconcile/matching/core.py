@@ -6,7 +6,7 @@ decisions, whatever the order of the book's dicts, and however the journal is cu
 everything a batch changes is returned in a :class:`BatchResult`, which the driver writes in one
 transaction before folding it into the book.
 
-Rules, in order, for money in (issue 7; ``memo-patterns.md`` §4):
+Rules, in order, for money in:
 
 0. Idempotency: a notification key already decided, or a bank credit already reported by another
    provider (same account and bank reference), is a ``repeat`` and changes nothing — also when

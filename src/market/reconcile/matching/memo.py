@@ -1,7 +1,7 @@
 """Transfer-memo normalisation: fold, strip the banks' wrappers, compact, find reference codes.
 
 What reaches a webhook is the receiving bank's rendering of the sending bank's rendering of what
-the payer typed (``shared/reference/memo-patterns.md`` §1–2): diacritics gone, case changed,
+the payer typed: diacritics gone, case changed,
 separators dropped, lines wrapped, and the payer's words wrapped in bank text, sometimes twice.
 
 Two paths, because they have different jobs:
@@ -56,7 +56,7 @@ class Wrapper(NamedTuple):
     pattern: str
 
 
-# memo-patterns.md §1 (row numbers in the names) and §4.3. Patterns run on folded text: upper-case
+# Patterns run on folded text: upper-case
 # ASCII, single spaces. Order matters only within a pass; the loop in `content` reaches the fixpoint.
 WRAPPERS: tuple[Wrapper, ...] = (
     Wrapper("BIDV", "receiving header (6)", r"^(?:HBK-|SMB-|MB-|OMNI CHANNEL-)?TKTHE ?: ?\S+, ?TAI [^.]+\. ?"),

@@ -1,6 +1,6 @@
 """Payment-intent reference codes: ``P`` + 7 random symbols + 1 check symbol (9 characters).
 
-Why this shape (``shared/reference/memo-patterns.md`` §2 and §4.1):
+Why this shape:
 
 * **9 characters** fit every memo limit on the way (payOS leaves 9 to the merchant, VietQR.vn 19,
   EMV tag 62.08 25), and the code is put **first** in the transfer content so truncation eats the

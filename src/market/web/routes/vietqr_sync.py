@@ -1,6 +1,6 @@
 """VietQR.vn's callbacks into us: ``POST /vietqr/api/token_generate`` and ``/vietqr/bank/api/transaction-sync``.
 
-The sync endpoint answers in VietQR.vn's shape (webhooks.md §4):
+The sync endpoint answers in VietQR.vn's shape:
 ``{"error": false, "errorReason": "000", "toastMessage": "...", "object": {"reftransactionid": "<journal id>"}}``.
 On failure ``error`` is true and ``errorReason`` one of our partner codes, given to VietQR.vn at
 onboarding: ``E401`` bad or expired token, ``E400`` malformed transaction, ``E503`` not configured

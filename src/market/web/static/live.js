@@ -37,7 +37,7 @@
     seen[li.getAttribute("data-id")] = true;
   });
 
-  // --- formatting (reporting.md §5: 1.234.567 ₫, 24-hour clock, Asia/Ho_Chi_Minh) -------------
+  // --- formatting (1.234.567 ₫, 24-hour clock, Asia/Ho_Chi_Minh) -------------
   function groupDigits(n) {
     return String(Math.abs(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ".");
   }

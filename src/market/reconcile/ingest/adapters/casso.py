@@ -1,4 +1,4 @@
-"""Casso webhooks v2 (webhooks.md §3): ``X-Casso-Signature: t=<ms>,v1=<hex HMAC-SHA512>``.
+"""Casso webhooks v2: ``X-Casso-Signature: t=<ms>,v1=<hex HMAC-SHA512>``.
 
 The signature covers ``t + "." + the whole body re-serialised with keys sorted``; the official
 samples disagree on escaping, so every plausible form is tried (``signatures.casso_candidates``)
@@ -32,7 +32,8 @@ from market.reconcile.notification import Notification
 __all__ = ["REPLAY_WINDOW_SECONDS", "parse"]
 
 # Casso documents no window; we use SePay's 5 minutes. A retry that reuses an old ``t`` would be
-# refused, so watch for 401s in Casso's delivery log after go-live (webhooks.md §3.3: retries unverified).
+# refused, so watch for 401s in Casso's delivery log after go-live (Casso does not say whether a
+# retry is signed anew).
 REPLAY_WINDOW_SECONDS = 300
 _TEST_REFERENCE = "MA_GIAO_DICH_THU_NGHIEM"
 

@@ -1,4 +1,4 @@
-"""payOS webhooks (webhooks.md §1): the signature is inside the body and covers the sorted ``data`` fields.
+"""payOS webhooks: the signature is inside the body and covers the sorted ``data`` fields.
 
 The signature is computed over the raw ``data`` object exactly as it arrived, so a field payOS
 adds later is covered and does not break verification. payOS sends a test event when the URL is

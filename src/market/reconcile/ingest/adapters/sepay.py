@@ -1,4 +1,4 @@
-"""SePay webhooks (webhooks.md §2): HMAC-SHA256 over ``timestamp.raw_body``, or an API key.
+"""SePay webhooks: HMAC-SHA256 over ``timestamp.raw_body``, or an API key.
 
 Two of SePay's four authentication modes are accepted, each only when its secret is set:
 HMAC (``X-SePay-Timestamp`` + ``X-SePay-Signature``, 5-minute window, ``MARKET_SEPAY_WEBHOOK_SECRET``)
@@ -30,12 +30,12 @@ from market.reconcile.notification import Notification
 
 __all__ = ["REPLAY_WINDOW_SECONDS", "parse"]
 
-# SePay's security checklist: refuse timestamps more than 5 minutes off (webhooks.md §2.2 step 4).
+# SePay's security checklist: refuse timestamps more than 5 minutes off.
 REPLAY_WINDOW_SECONDS = 300
 
 
 class _Event(msgspec.Struct, kw_only=True, gc=False):
-    """The fields of a SePay delivery we read (webhooks.md §2.1); others are ignored.
+    """The fields of a SePay delivery we read; others are ignored.
 
     Decoded straight into this in C: a dict and a lookup-and-check per field cost twice as much.
     Each may come as text or number (SePay's ``id`` is a number, a bank's ``code`` may be either).

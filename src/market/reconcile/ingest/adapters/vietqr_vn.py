@@ -1,4 +1,4 @@
-"""VietQR.vn transaction sync (webhooks.md §4): we expose a token endpoint and a sync endpoint.
+"""VietQR.vn transaction sync: we expose a token endpoint and a sync endpoint.
 
 VietQR.vn first trades ``Authorization: Basic base64(username:password)`` (our
 ``MARKET_VIETQR_USERNAME`` / ``MARKET_VIETQR_PASSWORD``) for a bearer token valid 300 s, then posts
@@ -118,7 +118,7 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
         received_at=received_at,
         bank_reference=reference,
         account_number=optional_text(event, "bankaccount"),
-        # Empty when the memo matched no VietQR.vn order (webhooks.md §4).
+        # Empty when the memo matched no VietQR.vn order.
         order_code=optional_text(event, "orderid"),
     )
     return Accepted(
