@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 from vietnam_qr_pay import QRPay
 
-import market.payments.vietqr as vietqr
 from market.payments import VietQRRequest, build_vietqr, parse_vietqr
+from market.payments.vietqr import prefixes
 
 REQUEST = VietQRRequest(bin="970416", account="257678859", amount=10000, content="Chuyen tien")
 PAYLOAD = build_vietqr(REQUEST)
@@ -88,8 +88,8 @@ def _baseline_parse(payload: str) -> Any:
 
 
 def _forget() -> None:
-    vietqr._BUILT.clear()
-    vietqr._READ.clear()
+    prefixes.BUILT.clear()
+    prefixes.READ.clear()
 
 
 def _each(function: Callable[[Any], Any], items: list[Any]) -> Callable[[], None]:

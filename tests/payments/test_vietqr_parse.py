@@ -421,7 +421,7 @@ def test_errors_survive_pickling() -> None:
 
 
 def test_our_payloads_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    import market.payments.vietqr as vietqr
+    import market.payments.vietqr.parse as vietqr
 
     def refuse(payload: object) -> None:
         raise AssertionError(f"strict parser used for {payload!r}")

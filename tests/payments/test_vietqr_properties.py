@@ -21,7 +21,6 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-import market.payments.vietqr as vietqr
 from market.payments import (
     MAX_AMOUNT,
     MOMO_BIN,
@@ -37,6 +36,7 @@ from market.payments import (
     normalize_text,
     parse_vietqr,
 )
+from market.payments.vietqr import parse, prefixes
 
 PROPERTY = settings(database=None, deadline=None, max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F))
@@ -76,7 +76,7 @@ def _folded(text: str | None) -> str | None:
 
 
 def _strict(payload: str) -> ParsedVietQR:
-    return vietqr._parse_strict(payload)
+    return parse._parse_strict(payload)
 
 
 @PROPERTY
@@ -109,7 +109,7 @@ def test_every_valid_request_round_trips(request: VietQRRequest) -> None:
 def test_the_fast_path_took_it(request: VietQRRequest) -> None:
     payload = build_vietqr(request)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(vietqr, "_parse_strict", _refuse)
+        patch.setattr(parse, "_parse_strict", _refuse)
         assert parse_vietqr(payload).account == request.account
 
 
@@ -257,7 +257,7 @@ def test_unknown_bins_remembered_by_the_parser_stay_unknown_to_the_builder() -> 
 
 
 def test_memories_are_bounded() -> None:
-    for n in range(vietqr._CACHE_LIMIT + 10):
+    for n in range(prefixes.CACHE_LIMIT + 10):
         parse_vietqr(build_vietqr(VietQRRequest(bin="970416", account=f"{n}")))
-    assert len(vietqr._BUILT) <= vietqr._CACHE_LIMIT
-    assert len(vietqr._READ) <= vietqr._CACHE_LIMIT
+    assert len(prefixes.BUILT) <= prefixes.CACHE_LIMIT
+    assert len(prefixes.READ) <= prefixes.CACHE_LIMIT
