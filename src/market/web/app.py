@@ -77,8 +77,8 @@ async def _quiet_gc(_app: Litestar) -> AsyncGenerator[None, None]:
 
     A webhook waits for the journal's group commit, so its request objects outlive a loop
     iteration. With CPython's defaults that set off a young collection every few dozen requests,
-    promoted them, and every so often a full collection walked the whole app: 80-90 ms pauses
-    and ~30 µs of CPU per webhook (benchmarks/load_webhooks.py). Frozen, the startup heap is
+    promoted them, and every so often a full collection walked the whole app: long pauses and
+    a real share of each webhook's CPU (benchmarks/README.md has the figures). Frozen, the startup heap is
     never walked again; with a larger first threshold a young collection comes only when many
     objects truly pile up (requests free theirs by reference counting). Runs last, after every
     other startup; undone at shutdown, so a test process running many apps collects normally.

@@ -136,7 +136,7 @@ def build_vietqr(request: VietQRRequest) -> str:
             size = len(content)
             tail = f"{tail}62{LENGTH_TEXT[size + 4]}08{LENGTH_TEXT[size]}{content}"
     tail += "6304"
-    # printf-style formatting measured ~45 ns faster than an f-string here; this is the hot path.
+    # printf-style formatting is faster than an f-string here, and this is the hot path.
     return f"{head}{tail}{'%04X' % crc_hqx(tail.encode(), state)}"  # noqa: UP031
 
 

@@ -187,7 +187,7 @@ def scan_python(memo: str) -> tuple[str, ...] | None:
         validated here: a lookup among the codes we issued does that and the check at once.
         A tuple, not a list: a tuple of strings leaves the garbage collector's watch at its first
         pass, a list stays tracked and, when a batch lives long enough, makes the collector's full
-        passes over the whole book more frequent (measured: a third of the core's time).
+        passes over the whole book more frequent.
     """
     text = compact_memo(memo)
     near = _search_near(text)
