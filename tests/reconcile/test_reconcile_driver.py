@@ -113,22 +113,22 @@ def test_nothing_is_applied_twice_and_batches_commit_with_the_checkpoint(market)
 def test_a_failed_batch_leaves_nothing_behind_and_the_next_run_does_it_all(market, monkeypatch):
     engine = market
     journal(engine, *(note(f"s{i}", 10_000, "chuyen tien") for i in range(5)))
-    from market.reconcile.ledger import driver as driver_module
+    from market.reconcile.ledger import writes
 
     calls = []
-    original = driver_module._add_days
+    original = writes.add_days
 
     def crash(conn, days):
         calls.append(1)
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(driver_module, "_add_days", crash)
+    monkeypatch.setattr(writes, "add_days", crash)
     with pytest.raises(RuntimeError):
         run(engine)
     assert calls
     assert ledger(engine)["receipts"] == []
     assert {status for _, status in ledger(engine)["statuses"]} == {"pending"}
-    monkeypatch.setattr(driver_module, "_add_days", original)
+    monkeypatch.setattr(writes, "add_days", original)
     assert run(engine).notifications == 5
     assert len(ledger(engine)["receipts"]) == 5
 

@@ -2,15 +2,15 @@
 
 A stall asks for ``amount`` đồng; we draw a reference code (``market.reconcile.matching.references``), put it
 **first** in the transfer content of a dynamic VietQR for the stall's default account (tag 62/08,
-at most 25 characters: the code is 9, so truncation by any bank eats the note, never the code —
-``memo-patterns.md`` §2, §4.1) and store the intent. The matching driver credits it as transfers
-arrive; :func:`get_intent` reads its state and the payments applied.
+at most 25 characters: the code is 9, so truncation by any bank eats the note, never the code)
+and store the intent. The matching driver credits it as transfers arrive; :func:`get_intent`
+reads its state and the payments applied.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -21,8 +21,7 @@ from market.errors import ConflictError, FieldError, InvalidInputError, NotFound
 from market.merchants import normalize_stall_code
 from market.merchants.store import accounts_table, stalls
 from market.payments import MAX_AMOUNT, MAX_TEXT, ValidationError, VietQRRequest, build_vietqr
-from market.reconcile.ingest.models import JournalEntry
-from market.reconcile.ledger.models import PaymentIntent, Receipt
+from market.reconcile.ledger.tables import intents_table, journal_table, receipts_table
 from market.reconcile.matching import references
 from market.reconcile.matching.book import Intent, intent_status
 from market.text import fold_vietnamese
@@ -40,10 +39,6 @@ __all__ = [
     "intent_payload",
     "transfer_content",
 ]
-
-intents_table = cast(sa.Table, PaymentIntent.__table__)
-receipts_table = cast(sa.Table, Receipt.__table__)
-journal_table = cast(sa.Table, JournalEntry.__table__)
 
 # A market sale is paid on the spot: 15 minutes by default, a week at most (an order picked up later).
 DEFAULT_EXPIRES_IN = 15 * 60

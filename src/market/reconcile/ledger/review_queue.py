@@ -10,8 +10,8 @@ payer has paid before.
 
 :func:`resolve_item` records a person's decision — credit an intent, credit a stall, or "not
 ours" — with who and why. The matching driver applies it in its next transaction (the core's
-``resolve``), and from then on automation never overrides it: the row is no longer pending, and
-a replay hands the same decision to the core, which puts manual decisions before every rule.
+``apply_manual``), and from then on automation never overrides it: the row is no longer pending,
+and a replay hands the same decision to the core, which puts manual decisions before every rule.
 A decision is final here; a second one on the same item is refused (409).
 """
 
@@ -29,14 +29,9 @@ from market.db import utcnow
 from market.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
 from market.merchants import normalize_stall_code
 from market.merchants.store import stalls
-from market.reconcile.ledger.driver import (
-    PROVIDER_STATUS,
-    intents,
-    journal,
-    receipts,
-    review_items,
-    suggestion_dict,
-)
+from market.reconcile.ledger.manual_decisions import decided_items_query
+from market.reconcile.ledger.tables import intents_table, journal_table, receipts_table, review_items_table
+from market.reconcile.ledger.writes import PROVIDER_STATUS, suggestion_dict
 from market.reconcile.matching import memo, references
 from market.reconcile.matching.decisions import REASON_TEXT, Suggestion
 from market.reconcile.statuses import UNMATCHED
@@ -134,43 +129,30 @@ class ResolveIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 def _base_query() -> sa.Select[Any]:
-    r, j = review_items.c, journal.c
-    stall = stalls.alias("resolved_stall_row")
-    intent = intents.alias("resolved_intent_row")
-    return (
-        sa.select(
-            r.id,
-            r.journal_id,
-            r.reason,
-            r.suggestions,
-            r.resolution,
-            r.resolved_by,
-            r.resolved_at,
-            r.resolution_note,
-            stall.c.code.label("resolved_stall"),
-            intent.c.code.label("resolved_intent"),
-            j.status,
-            j.review_reason,
-            j.provider,
-            j.amount,
-            j.memo,
-            j.transferred_at,
-            j.account_number,
-            j.counterparty_name,
-            j.counterparty_account,
-        )
-        .select_from(review_items)
-        .join(journal, j.id == r.journal_id)
-        .outerjoin(stall, stall.c.id == r.resolved_stall_id)
-        .outerjoin(intent, intent.c.id == r.resolved_intent_id)
+    r, j = review_items_table.c, journal_table.c
+    return decided_items_query(
+        r.id,
+        r.journal_id,
+        r.reason,
+        r.suggestions,
+        r.resolved_at,
+        j.status,
+        j.review_reason,
+        j.provider,
+        j.amount,
+        j.memo,
+        j.transferred_at,
+        j.account_number,
+        j.counterparty_name,
+        j.counterparty_account,
     )
 
 
 def _state_clause(state: State) -> sa.ColumnElement[bool] | None:
     if state == "open":
-        return review_items.c.resolution.is_(None)
+        return review_items_table.c.resolution.is_(None)
     if state == "resolved":
-        return review_items.c.resolution.is_not(None)
+        return review_items_table.c.resolution.is_not(None)
     return None
 
 
@@ -178,11 +160,11 @@ def _payer_history(conn: Connection, payers: set[str]) -> dict[str, list[tuple[s
     """For each payer account, the stalls it paid before and how often (most first)."""
     if not payers:
         return {}
-    j, r = journal.c, receipts.c
+    j, r = journal_table.c, receipts_table.c
     query = (
         sa.select(j.counterparty_account, stalls.c.code, sa.func.count().label("times"))
-        .select_from(receipts)
-        .join(journal, j.id == r.journal_id)
+        .select_from(receipts_table)
+        .join(journal_table, j.id == r.journal_id)
         .join(stalls, stalls.c.id == r.stall_id)
         .where(j.counterparty_account.in_(sorted(payers)), r.amount > 0)
         .group_by(j.counterparty_account, stalls.c.code)
@@ -207,7 +189,7 @@ def _near_codes(conn: Connection, rows: Sequence[Any]) -> dict[int, list[dict[st
     candidates = {code for _, found in wanted.values() for code in found}
     if not candidates:
         return {}
-    i = intents.c
+    i = intents_table.c
     query = (
         sa.select(i.code, stalls.c.code.label("stall"), i.amount, i.paid_amount)
         .join(stalls, stalls.c.id == i.stall_id)
@@ -309,11 +291,11 @@ def list_unmatched(conn: Connection, *, state: State = "open", limit: int = 50, 
     query = (
         _base_query()
         .add_columns(sa.func.count().over().label("queue_total"))
-        .order_by(review_items.c.id)
+        .order_by(review_items_table.c.id)
         .limit(limit)
         .offset(offset)
     )
-    count = sa.select(sa.func.count()).select_from(review_items)
+    count = sa.select(sa.func.count()).select_from(review_items_table)
     if where is not None:
         count, query = count.where(where), query.where(where)
     rows = conn.execute(query).all()
@@ -334,7 +316,7 @@ def get_item(conn: Connection, item_id: int) -> UnmatchedItem:
     Raises:
         NotFoundError: no item has that id.
     """
-    row = conn.execute(_base_query().where(review_items.c.id == item_id)).first()
+    row = conn.execute(_base_query().where(review_items_table.c.id == item_id)).first()
     if row is None:
         raise NotFoundError(f"Không có mục cần xem xét số {item_id} / no review item {item_id}")
     history = _payer_history(conn, {row.counterparty_account} if row.counterparty_account else set())
@@ -355,7 +337,9 @@ def _target(conn: Connection, data: ResolveIn) -> tuple[int | None, int | None]:
             raise NotFoundError(f"Không có sạp {data.stall!r} trong sổ / no stall {data.stall!r} in the registry")
         return int(stall_id), None
     code = references.normalise_code(data.intent or "")
-    row = conn.execute(sa.select(intents.c.id, intents.c.stall_id).where(intents.c.code == code)).first()
+    row = conn.execute(
+        sa.select(intents_table.c.id, intents_table.c.stall_id).where(intents_table.c.code == code)
+    ).first()
     if row is None:
         raise NotFoundError(f"Không có đơn thanh toán {data.intent!r} / no payment intent {data.intent!r}")
     return int(row.stall_id), int(row.id)
@@ -403,8 +387,8 @@ def resolve_item(
         )
     stall_id, intent_id = _target(conn, data)
     conn.execute(
-        sa.update(review_items)
-        .where(review_items.c.id == item_id, review_items.c.resolution.is_(None))
+        sa.update(review_items_table)
+        .where(review_items_table.c.id == item_id, review_items_table.c.resolution.is_(None))
         .values(
             resolution=data.action,
             resolved_stall_id=stall_id,

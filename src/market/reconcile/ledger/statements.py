@@ -64,7 +64,8 @@ from market.db import utcnow
 from market.errors import FieldError, InvalidInputError
 from market.merchants.store import accounts_table, stalls
 from market.reconcile.ingest.journal import Incoming, write_batch
-from market.reconcile.ledger.driver import Driver, intents, journal
+from market.reconcile.ledger.driver import Driver
+from market.reconcile.ledger.tables import intents_table, journal_table
 from market.reconcile.matching import memo
 from market.reconcile.notification import Notification
 from market.reconcile.statuses import STATUS_DUPLICATE
@@ -334,7 +335,7 @@ def _pair(lines: Sequence[StatementLine], rows: Sequence[Any], zone: ZoneInfo) -
 
 
 def _journal_rows(conn: Connection, account: str, first: dt.datetime, last: dt.datetime) -> list[Any]:
-    j = journal.c
+    j = journal_table.c
     query = (
         sa.select(j.id, j.provider, j.provider_txn_id, j.status, j.amount, j.memo, j.transferred_at, j.bank_reference)
         .where(
@@ -374,7 +375,7 @@ def _incoming(account: str, line: StatementLine, key: str, layout: Layout, sourc
 def _expired_unpaid(
     conn: Connection, account: str, first: dt.datetime, last: dt.datetime, now: dt.datetime
 ) -> list[Any]:
-    i = intents.c
+    i = intents_table.c
     owner = sa.select(accounts_table.c.stall_id).where(accounts_table.c.account_number == account)
     query = (
         sa.select(i.code, i.amount, i.paid_amount, i.expires_at, i.note, stalls.c.code.label("stall"))
@@ -496,7 +497,9 @@ def import_statement(
         ids = [row.id for row in rows] + list(added.values())
         statuses = {
             row.id: row.status
-            for row in conn.execute(sa.select(journal.c.id, journal.c.status).where(journal.c.id.in_(ids)))
+            for row in conn.execute(
+                sa.select(journal_table.c.id, journal_table.c.status).where(journal_table.c.id.in_(ids))
+            )
         }
         items = _line_items(lines, paired, added, statuses)
         used = {row.id for row in paired.values()}

@@ -41,8 +41,8 @@ from market.merchants.schemas import StallOut
 from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.store import stalls
 from market.reconcile.ledger import review_queue as review
+from market.reconcile.ledger.receipts import day_total, latest_receipt_id, recent_receipts, stall_row_id
 from market.web import i18n
-from market.web.routes.stream import day_total, latest_receipt_id, recent_receipts, stall_row_id
 
 __all__ = ["ROUTES"]
 
