@@ -14,12 +14,13 @@ from pathlib import Path
 import click
 
 import market
+from market.access import cli as access_cli
 from market.adoption import cli as adoption_cli
 from market.cliutil import cli_settings
 from market.config import Settings
 from market.db import DatabaseURLError, migrate, sync_url
 from market.devtools import cli as devtools_cli
-from market.devtools import seed_payments, seed_registry
+from market.devtools import seed_access, seed_payments, seed_registry
 from market.merchants import cli as merchants_cli
 from market.payments import cli as payments_cli
 from market.reconcile import cli as reconcile_cli
@@ -27,7 +28,7 @@ from market.reconcile import cli as reconcile_cli
 __all__ = ["main"]
 
 # Each package's commands (its module's ``COMMANDS``), in the layering order.
-_COMMAND_MODULES = (merchants_cli, payments_cli, reconcile_cli, adoption_cli, devtools_cli)
+_COMMAND_MODULES = (merchants_cli, payments_cli, reconcile_cli, adoption_cli, access_cli, devtools_cli)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -99,6 +100,13 @@ def _fresh_sqlite(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+def _print_demo_sign_ins(sign_ins: seed_access.DemoSignIns, base: str) -> None:
+    click.echo(f"Đăng nhập / sign in at {base}/dang-nhap (demo passwords, this database only):")
+    for username, role, password in sign_ins.accounts:
+        click.echo(f"  {role:<8} user {username:<8} password {password}")
+    click.echo(f"  holder   stall {sign_ins.stall_code}: open {base}{sign_ins.link_path}")
+
+
 @main.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
@@ -113,7 +121,9 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     migrate(settings)
     seed_registry.populate(settings)
     seed_payments.populate(settings)
+    sign_ins = seed_access.populate(settings)
     click.echo(f"demo market ready in {path}")
+    _print_demo_sign_ins(sign_ins, f"http://{host}:{port}")
     if not no_serve:
         _run_server(settings, host, port, 1)
 
@@ -122,6 +132,9 @@ def _add_package_commands() -> None:
     for module in _COMMAND_MODULES:
         for command in module.COMMANDS:
             main.add_command(command)
+    # ``market merchants link``: the command belongs to access, which the merchants package must not import.
+    for command in access_cli.MERCHANT_COMMANDS:
+        merchants_cli.merchants.add_command(command)
 
 
 _add_package_commands()

@@ -52,6 +52,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     vietqr_password: str = ""
     generic_webhook_secret: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Staff sign-in sessions end after this long without a request, and in any case after max days.
+    session_idle_minutes: _Positive = 60
+    session_max_days: _Positive = 7
+    # A stall holder's phone, signed in by the stall's link, stays signed in this long (or until revoked).
+    stall_link_days: _Positive = 180
+    # Where the server is reached from outside (e.g. https://cho.example.vn), for the links we print;
+    # empty: http://HOST:PORT.
+    public_url: str = ""
     # Match the journal inside the server. Off for a web worker that should only ingest, when
     # another process runs ``market reconcile run`` (and in tests of the ingest layer alone).
     run_matcher: bool = True

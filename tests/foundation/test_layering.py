@@ -1,6 +1,6 @@
 """The design's dependency rule: each package imports only the packages before it.
 
-Order: merchants → payments → reconcile → adoption → web. Shared modules (banks, cliutil, config,
+Order: merchants → payments → reconcile → adoption → access → web. Shared modules (banks, cliutil, config,
 db, errors, text) are below all of them and import none of them. Inside reconcile:
 ingest → matching → ledger, over the modules the three share (notification, statuses, speedups);
 the matching core imports no database, no asyncio and no I/O. ``devtools`` (the demo market, the
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "market"
-ORDER = ["merchants", "payments", "reconcile", "adoption", "web"]
+ORDER = ["merchants", "payments", "reconcile", "adoption", "access", "web"]
 SHARED = ["banks", "cliutil", "config", "db", "errors", "text"]
 RECONCILE = SRC / "reconcile"
 RECONCILE_ORDER = ["ingest", "matching", "ledger"]

@@ -17,6 +17,7 @@ _MODEL_MODULES = (
     "market.reconcile.ingest.models",
     "market.reconcile.ledger.models",
     "market.adoption.models",
+    "market.access.models",
 )
 for _name in _MODEL_MODULES:
     try:
