@@ -7,7 +7,7 @@ Runs after ``market.devtools.seed_registry`` registered the stalls. For the stal
   cheap, a shirt is not), within market hours in local time (the morning market 05:00–11:00, a
   smaller afternoon one), more on market days ("phiên chợ", every fifth day here) and weekends;
 * dynamic intents (a QR for one sale) paid with the code first, the memo wrapped the way real
-  banks wrap it (``memo-patterns.md`` §1), some in two parts, some paid twice (one copy refunded
+  banks wrap it, some in two parts, some paid twice (one copy refunded
   later: a reversal), some overpaid, some paid after expiry, some never paid;
 * the same bank credit reported by a second provider (ingest marks it a duplicate);
 * a few transfers nobody can attribute (into an account no stall owns, a mistyped code), for the
@@ -37,6 +37,7 @@ from market.reconcile.ingest.journal import Incoming, write_batch
 from market.reconcile.ledger.driver import Driver
 from market.reconcile.ledger.intents import IntentIn, create_intent
 from market.reconcile.notification import Notification, Provider
+from market.reconcile.reasons import OUTGOING_TRANSFER
 
 __all__ = ["DAYS", "SEED", "populate", "populate_month"]
 
@@ -61,7 +62,7 @@ _MARKET_DAY_EVERY = 5
 
 
 def _wrappers(rng: random.Random) -> list[Callable[[str, str], str]]:
-    """Bank renderings of the payer's text (memo-patterns.md §1, row numbers in comments)."""
+    """Bank renderings of the payer's text (row numbers in comments)."""
     n = rng.randrange
     return [
         lambda t, name: t,
@@ -230,7 +231,7 @@ def _incoming(note: Notification) -> Incoming:
         raw_body=json.dumps(body, ensure_ascii=False).encode(),
         raw_headers={"user-agent": "market-demo"},
         auth="demo",
-        review_reason="outgoing transfer" if note.amount < 0 else None,
+        review_reason=OUTGOING_TRANSFER if note.amount < 0 else None,
     )
 
 

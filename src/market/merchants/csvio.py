@@ -1,6 +1,6 @@
 """The registry as a spreadsheet: CSV columns, reading rows as users typed them, writing exports.
 
-Files come from Excel as often as not (reporting.md §5): UTF-8 with a byte-order mark, ``;`` as
+Files come from Excel as often as not: UTF-8 with a byte-order mark, ``;`` as
 the delimiter under a Vietnamese locale, Vietnamese headers, "có"/"không" for yes/no, dates as
 dd/mm/yyyy and decimal commas. The reader accepts all of that and English equivalents; each row
 becomes a set of field values (``RowInput``) that the importer lays over the stored stall, so a
@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Literal, NamedTuple, TextIO
 
 from market.banks import find_bank
+from market.formats import date_vi
 from market.merchants.schemas import AccountIn, StallData
 from market.merchants.vocab import ACCOUNT_KINDS, CATEGORIES, FREQUENCIES, NO_CASHLESS_REASONS, STATUSES, Vocabulary
 from market.text import search_key
@@ -42,7 +43,7 @@ class Column(NamedTuple):
     aliases: tuple[str, ...] = ()
 
 
-# The export's first column is the stall code (design.md, CLI contract).
+# The export's first column is the stall code (CLI contract).
 COLUMNS: tuple[Column, ...] = (
     Column("stall_code", "Mã sạp", "code", ("Sạp", "Mã", "code", "stall", "Số sạp", "Lô")),
     Column("zone", "Khu", "zone", ("Khu vực",)),
@@ -305,7 +306,7 @@ def _cells(data: StallData, lang: Lang) -> dict[str, str]:
         return ("có" if value else "không") if vi else ("yes" if value else "no")
 
     def day(value: Any) -> str:
-        return "" if value is None else value.strftime("%d/%m/%Y") if vi else value.isoformat()
+        return "" if value is None else date_vi(value) if vi else value.isoformat()
 
     area = "" if data.area_m2 is None else f"{data.area_m2:g}"
     default = next((a for a in data.accounts if a.is_default), None)

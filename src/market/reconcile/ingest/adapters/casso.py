@@ -1,4 +1,4 @@
-"""Casso webhooks v2 (webhooks.md §3): ``X-Casso-Signature: t=<ms>,v1=<hex HMAC-SHA512>``.
+"""Casso webhooks v2: ``X-Casso-Signature: t=<ms>,v1=<hex HMAC-SHA512>``.
 
 The signature covers ``t + "." + the whole body re-serialised with keys sorted``; the official
 samples disagree on escaping, so every plausible form is tried (``signatures.casso_candidates``)
@@ -28,11 +28,12 @@ from market.reconcile.ingest.adapters.base import (
 )
 from market.reconcile.ingest.signatures import is_fresh, parse_timed_header, verify_casso
 from market.reconcile.notification import Notification
+from market.reconcile.reasons import OUTGOING_TRANSFER
 
 __all__ = ["REPLAY_WINDOW_SECONDS", "parse"]
 
 # Casso documents no window; we use SePay's 5 minutes. A retry that reuses an old ``t`` would be
-# refused, so watch for 401s in Casso's delivery log after go-live (webhooks.md §3.3: retries unverified).
+# refused, so watch for 401s in Casso's delivery log after go-live (retries unverified).
 REPLAY_WINDOW_SECONDS = 300
 _TEST_REFERENCE = "MA_GIAO_DICH_THU_NGHIEM"
 
@@ -85,4 +86,4 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
         counterparty_account=optional_text(data, "counterAccountNumber"),
         counterparty_bank=optional_text(data, "counterAccountBankName") or optional_text(data, "counterAccountBankId"),
     )
-    return Accepted(notification=notification, auth=auth, review_reason="outgoing transfer" if amount < 0 else None)
+    return Accepted(notification=notification, auth=auth, review_reason=OUTGOING_TRANSFER if amount < 0 else None)

@@ -1,4 +1,4 @@
-"""SePay webhooks (webhooks.md §2): HMAC-SHA256 over ``timestamp.raw_body``, or an API key.
+"""SePay webhooks: HMAC-SHA256 over ``timestamp.raw_body``, or an API key.
 
 Two of SePay's four authentication modes are accepted, each only when its secret is set:
 HMAC (``X-SePay-Timestamp`` + ``X-SePay-Signature``, 5-minute window, ``MARKET_SEPAY_WEBHOOK_SECRET``)
@@ -27,15 +27,16 @@ from market.reconcile.ingest.adapters.base import (
 )
 from market.reconcile.ingest.signatures import constant_time_equal, is_fresh, verify_sepay
 from market.reconcile.notification import Notification
+from market.reconcile.reasons import OUTGOING_TRANSFER
 
 __all__ = ["REPLAY_WINDOW_SECONDS", "parse"]
 
-# SePay's security checklist: refuse timestamps more than 5 minutes off (webhooks.md §2.2 step 4).
+# SePay's security checklist: refuse timestamps more than 5 minutes off.
 REPLAY_WINDOW_SECONDS = 300
 
 
 class _Event(msgspec.Struct, kw_only=True, gc=False):
-    """The fields of a SePay delivery we read (webhooks.md §2.1); others are ignored.
+    """The fields of a SePay delivery we read; others are ignored.
 
     Decoded straight into this in C: a dict and a lookup-and-check per field cost twice as much.
     Each may come as text or number (SePay's ``id`` is a number, a bank's ``code`` may be either).
@@ -120,5 +121,5 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
         virtual_account=text_value(event.subAccount, "subAccount"),
         order_code=text_value(event.code, "code"),
     )
-    review = "outgoing transfer" if transfer_type == "out" else None
+    review = OUTGOING_TRANSFER if transfer_type == "out" else None
     return Accepted(notification=notification, auth=auth, review_reason=review)

@@ -1,4 +1,4 @@
-"""VietQR.vn transaction sync (webhooks.md §4): we expose a token endpoint and a sync endpoint.
+"""VietQR.vn transaction sync: we expose a token endpoint and a sync endpoint.
 
 VietQR.vn first trades ``Authorization: Basic base64(username:password)`` (our
 ``MARKET_VIETQR_USERNAME`` / ``MARKET_VIETQR_PASSWORD``) for a bearer token valid 300 s, then posts
@@ -30,6 +30,7 @@ from market.reconcile.ingest.adapters.base import (
 )
 from market.reconcile.ingest.signatures import constant_time_equal, sign_token, verify_token
 from market.reconcile.notification import Notification
+from market.reconcile.reasons import OUTGOING_TRANSFER
 
 __all__ = ["TOKEN_SECONDS", "Token", "issue_token", "parse"]
 
@@ -118,9 +119,9 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
         received_at=received_at,
         bank_reference=reference,
         account_number=optional_text(event, "bankaccount"),
-        # Empty when the memo matched no VietQR.vn order (webhooks.md §4).
+        # Empty when the memo matched no VietQR.vn order.
         order_code=optional_text(event, "orderid"),
     )
     return Accepted(
-        notification=notification, auth="bearer", review_reason="outgoing transfer" if trans_type == "D" else None
+        notification=notification, auth="bearer", review_reason=OUTGOING_TRANSFER if trans_type == "D" else None
     )
