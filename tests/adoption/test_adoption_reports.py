@@ -12,11 +12,12 @@ import pytest
 from adoption_market import AS_OF, build
 
 from market.adoption.commune import SurveyIn, commune_report, load_targets, parse_period, save_setting, save_survey
+from market.adoption.document_dates import long_date_vi
 from market.adoption.export.render import render
 from market.adoption.export.xlsx import TABLE_HEADER
-from market.adoption.formats import long_date_vi, money, percent, ratio_percent
 from market.adoption.visits import visit_list
 from market.errors import InvalidInputError
+from market.formats import money, percent, ratio_percent
 
 ISSUED = dt.date(2026, 4, 3)
 

@@ -31,13 +31,13 @@ from market.adoption.commune import (
     save_survey,
 )
 from market.adoption.export.render import ADOPTION_FORMATS, COMMUNE_FORMATS, Format, Rendered, render
-from market.adoption.formats import date_vi, parse_date
-from market.adoption.metrics import MAX_WINDOW_DAYS, GroupBy, adoption, local_today, parse_as_of
+from market.adoption.metrics import MAX_WINDOW_DAYS, GroupBy, adoption, parse_as_of
 from market.adoption.visits import visit_list
 from market.cliutil import cli_settings
 from market.config import Settings
 from market.db import create_sync_engine_for
 from market.errors import MarketError
+from market.formats import date_vi, local_today, parse_date
 
 __all__ = ["COMMANDS", "report"]
 

@@ -1,6 +1,6 @@
 """The commune's "Xã hội số" report: one table of indicators for a month, with its letterhead.
 
-Layout and columns follow reporting.md §2.1–2.2: STT, indicator, numerator / denominator
+Layout and columns: STT, indicator, numerator / denominator
 explanation, unit, target, result as numerator / denominator, rate, self-assessment
 (Đạt / Chưa đạt), source. Measured indicators come from :func:`market.adoption.metrics.adoption`
 as of the period's data cut-off (its last day, or today for the running month); survey
@@ -18,11 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from market.adoption.definitions import RULES, TARGETS, Target, definition, transacting_key
-from market.adoption.formats import date_vi, integer, percent, period_vi, ratio_percent
+from market.adoption.document_dates import period_vi
 from market.adoption.metrics import Figure, adoption
 from market.adoption.models import ReportSetting, SurveyIndicator
 from market.db import utcnow
 from market.errors import FieldError, InvalidInputError, NotFoundError
+from market.formats import date_vi, integer, percent, ratio_percent
 
 __all__ = [
     "MEASURED",
@@ -43,7 +44,7 @@ __all__ = [
     "save_survey",
 ]
 
-# The measured indicators the report carries, in its order (reporting.md §1.4, §3).
+# The measured indicators the report carries, in its order.
 MEASURED = ("bank_account", "payment_app", "qr_displayed", transacting_key(30), transacting_key(90), "regular")
 
 _KEY = re.compile(r"[a-z][a-z0-9_]{1,39}")
@@ -63,7 +64,7 @@ class Period(msgspec.Struct, frozen=True):
 
 
 class Profile(msgspec.Struct, frozen=True, kw_only=True):
-    """The letterhead and closing block (NĐ 30/2020 layout, reporting.md §2.1); every field is a setting."""
+    """The letterhead and closing block (NĐ 30/2020 layout); every field is a setting."""
 
     parent_body: str = "UBND TỈNH AN GIANG"
     issuer: str = "ỦY BAN NHÂN DÂN XÃ THOẠI GIANG"

@@ -33,8 +33,8 @@ from market.adoption.definitions import (
     definition,
     transacting_key,
 )
-from market.adoption.formats import integer, money, parse_date, percent, percent_number, ratio_percent
 from market.errors import FieldError, InvalidInputError
+from market.formats import integer, local_today, money, parse_date, percent, percent_number, ratio_percent
 from market.merchants.models import Stall
 from market.merchants.vocab import CATEGORIES
 from market.reconcile.ledger.models import StallDay, StallMonth
@@ -52,7 +52,6 @@ __all__ = [
     "GroupBy",
     "TrendMonth",
     "adoption",
-    "local_today",
     "parse_as_of",
     "registered_before",
     "status_on",
@@ -61,7 +60,7 @@ __all__ = [
 
 GroupBy = Literal["zone", "category"]
 MAX_WINDOW_DAYS = 366
-# Reported next to any window: small, irregular traders show up over 90 days (reporting.md §3).
+# Reported next to any window: small, irregular traders show up over 90 days.
 LONG_WINDOW_DAYS = 90
 TREND_MONTHS = 12
 
@@ -166,11 +165,6 @@ class Adoption(msgspec.Struct, frozen=True, kw_only=True):
             if figure.key == key:
                 return figure
         raise KeyError(key)
-
-
-def local_today(timezone: str) -> dt.date:
-    """Today's date where the market is."""
-    return dt.datetime.now(ZoneInfo(timezone)).date()
 
 
 def parse_as_of(value: str | None, timezone: str) -> dt.date:

@@ -37,6 +37,7 @@ from market.reconcile.ingest.journal import Incoming, write_batch
 from market.reconcile.ledger.driver import Driver
 from market.reconcile.ledger.intents import IntentIn, create_intent
 from market.reconcile.notification import Notification, Provider
+from market.reconcile.reasons import OUTGOING_TRANSFER
 
 __all__ = ["DAYS", "SEED", "populate", "populate_month"]
 
@@ -230,7 +231,7 @@ def _incoming(note: Notification) -> Incoming:
         raw_body=json.dumps(body, ensure_ascii=False).encode(),
         raw_headers={"user-agent": "market-demo"},
         auth="demo",
-        review_reason="outgoing transfer" if note.amount < 0 else None,
+        review_reason=OUTGOING_TRANSFER if note.amount < 0 else None,
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Literal, NamedTuple, TextIO
 
 from market.banks import find_bank
+from market.formats import date_vi
 from market.merchants.schemas import AccountIn, StallData
 from market.merchants.vocab import ACCOUNT_KINDS, CATEGORIES, FREQUENCIES, NO_CASHLESS_REASONS, STATUSES, Vocabulary
 from market.text import search_key
@@ -305,7 +306,7 @@ def _cells(data: StallData, lang: Lang) -> dict[str, str]:
         return ("có" if value else "không") if vi else ("yes" if value else "no")
 
     def day(value: Any) -> str:
-        return "" if value is None else value.strftime("%d/%m/%Y") if vi else value.isoformat()
+        return "" if value is None else date_vi(value) if vi else value.isoformat()
 
     area = "" if data.area_m2 is None else f"{data.area_m2:g}"
     default = next((a for a in data.accounts if a.is_default), None)

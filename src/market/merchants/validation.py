@@ -19,35 +19,18 @@ import msgspec
 
 from market.banks import check_account_number, find_bank
 from market.errors import FieldError, InvalidInputError
+from market.formats import parse_date
 from market.merchants.contacts import normalize_national_id, normalize_phone
 from market.merchants.schemas import Account, AccountIn, HolderIn, OnboardingIn, StallData, StallIn
 from market.merchants.stall_codes import normalize_stall_code, zone_of
 from market.merchants.vocab import ACCOUNT_KINDS, CATEGORIES, FREQUENCIES, NO_CASHLESS_REASONS, STATUSES, Vocabulary
 from market.text import upper_ascii_name
 
-__all__ = ["parse_date", "to_input", "validate_stall"]
+__all__ = ["to_input", "validate_stall"]
 
 T = TypeVar("T")
 _SPACES = re.compile(r"\s+")
-_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 _MAX_AREA_M2 = 10_000.0
-
-
-def parse_date(value: str) -> dt.date:
-    """A date written ``2024-10-08`` (ISO) or ``08/10/2024`` (Vietnamese day/month/year, reporting.md §5).
-
-    Raises:
-        ValueError: neither form, or no such day.
-    """
-    text = value.strip()
-    match = _DMY.fullmatch(text)
-    try:
-        if match:
-            day, month, year = (int(part) for part in match.groups())
-            return dt.date(year, month, day)
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"ngày không hợp lệ {value!r}: dùng dd/mm/yyyy hoặc yyyy-mm-dd / invalid date") from None
 
 
 class _Checker:

@@ -19,7 +19,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -36,7 +35,6 @@ from market.payments.vietqr import VietQRRequest, build_vietqr, normalize_text
 __all__ = [
     "CardSelection",
     "StallCard",
-    "local_today",
     "renderer_fingerprint",
     "select_cards",
     "stall_card",
@@ -206,11 +204,6 @@ def select_cards(
             continue
         cards.append(_card(data, market_name, None, None))
     return CardSelection(cards, without_account)
-
-
-def local_today(timezone: str) -> dt.date:
-    """Today's date in the market's time zone (``settings.timezone``, Asia/Ho_Chi_Minh by default)."""
-    return dt.datetime.now(ZoneInfo(timezone)).date()
 
 
 @functools.cache

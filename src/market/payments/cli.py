@@ -22,9 +22,10 @@ import sqlalchemy as sa
 from market.cliutil import cli_actor, cli_settings, sync_engine
 from market.config import Settings
 from market.errors import MarketError
+from market.formats import local_today
 from market.merchants.service import record_qr_issued
 from market.payments.banks import get_bank
-from market.payments.cards import local_today, select_cards, stall_card
+from market.payments.cards import select_cards, stall_card
 from market.payments.errors import ValidationError, VietQRError
 from market.payments.render import qr_png, qr_svg, write_sheet
 from market.payments.render.sheet import CARDS_PER_PAGE

@@ -18,15 +18,11 @@ import msgspec
 from market.cliutil import cli_settings
 from market.db import DatabaseURLError, create_sync_engine_for
 from market.errors import InvalidInputError
+from market.formats import date_vi, integer
 from market.reconcile.ledger.driver import Driver, RunReport
 from market.reconcile.ledger.statements import CATEGORIES, FORMATS, StatementReport, import_statement, write_items_csv
 
 __all__ = ["COMMANDS"]
-
-
-def _dong(amount: int) -> str:
-    """Whole đồng the Vietnamese way: 1.234.000 đ."""
-    return f"{amount:,} đ".replace(",", ".")
 
 
 def _echo_run(report: RunReport, as_json: bool) -> None:
@@ -96,7 +92,7 @@ def replay(batch_size: int, as_json: bool) -> None:
 
 
 def _echo_summary(report: StatementReport, err: bool) -> None:
-    first, last = report.first_day.strftime("%d/%m/%Y"), report.last_day.strftime("%d/%m/%Y")
+    first, last = date_vi(report.first_day), date_vi(report.last_day)
     click.echo(f"sao kê tài khoản / statement of account {report.account}, {first} – {last}", err=err)
     labels = {
         "matched": "khớp / on both sides",
@@ -107,7 +103,7 @@ def _echo_summary(report: StatementReport, err: bool) -> None:
     counts = report.counts()
     for category in CATEGORIES:
         count, value = counts[category]
-        click.echo(f"  {labels[category]}: {count} ({_dong(value)})", err=err)
+        click.echo(f"  {labels[category]}: {count} ({integer(value)} đ)", err=err)
 
 
 @reconcile_group.command("statement")

@@ -1,12 +1,13 @@
-"""The web pages' words and formats: Vietnamese first, English second (reporting.md §5).
+"""The web's words: Vietnamese first, English second, for every page and every label the API returns.
 
 Every string a page shows lives in :data:`STRINGS` as ``key: (Vietnamese, English)``; the
-Vietnamese text is the source. A visitor picks English with ``?lang=en`` (and back with
-``?lang=vi``); the choice is kept in the ``lang`` cookie so that every later page follows it.
+Vietnamese text is the source. The domain returns codes (a registry vocabulary's, a review
+reason's); :class:`Translator` gives their words in the visitor's language. A visitor picks
+English with ``?lang=en`` (and back with ``?lang=vi``); the choice is kept in the ``lang`` cookie
+so that every later page follows it.
 
-Money, numbers and dates are written the Vietnamese way in both languages (the market's
-money is the đồng and its documents are Vietnamese): ``1.234.567 ₫``, ``dd/mm/yyyy``, times on
-a 24-hour clock in Asia/Ho_Chi_Minh.
+Money, numbers and dates are written the Vietnamese way in both languages (:mod:`market.formats`);
+times on a 24-hour clock in the market's time zone.
 """
 
 from __future__ import annotations
@@ -14,12 +15,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
-from market.merchants.vocab import CATEGORIES, ONBOARDING_STATES, STATUSES, Vocabulary
+from market.formats import date_vi
+from market.merchants.vocab import (
+    ACCOUNT_KINDS,
+    CATEGORIES,
+    FREQUENCIES,
+    NO_CASHLESS_REASONS,
+    ONBOARDING_STATES,
+    STATUSES,
+    Vocabulary,
+)
+from market.reconcile import reasons
 
 __all__ = [
     "LANGS",
@@ -27,19 +37,15 @@ __all__ = [
     "STRINGS",
     "Lang",
     "Translator",
+    "bilingual",
     "choose_lang",
-    "date_vi",
     "datetime_local",
-    "integer",
-    "money",
-    "percent",
     "time_local",
 ]
 
 Lang = Literal["vi", "en"]
 LANGS: Final[tuple[Lang, ...]] = ("vi", "en")
 LANG_COOKIE: Final = "lang"
-NBSP: Final = "\u00a0"
 
 _S = dict[str, tuple[str, str]]
 
@@ -200,6 +206,37 @@ _REPORT: _S = {
     "report.visits": ("Danh sách sạp cần đến thăm (Tổ công nghệ số)", "Stalls to visit (digital team)"),
 }
 
+# Review reasons and suggestion grounds, by code (market.reconcile.reasons).
+_REASONS: _S = {
+    reasons.UNKNOWN_ACCOUNT: (
+        "Tiền vào tài khoản không thuộc sạp nào và không có mã",
+        "Money into no stall's account, no code",
+    ),
+    reasons.STALL_CONFLICT: (
+        "Mã của sạp khác với tài khoản nhận",
+        "The code belongs to another stall than the account",
+    ),
+    reasons.AMBIGUOUS_CODE: ("Mã gõ sai, gần giống nhiều đơn", "A mistyped code close to several open intents"),
+    reasons.SEVERAL_CODES: ("Nhiều mã trong một lần chuyển", "Several codes in one transfer"),
+    reasons.AMBIGUOUS_REVERSAL: ("Tiền ra khớp nhiều giao dịch đã nhận", "Money out matching several receipts"),
+    reasons.MANUAL_TARGET_MISSING: (
+        "Quyết định thủ công chỉ đến đơn không còn",
+        "A manual decision names a missing intent",
+    ),
+    reasons.PROVIDER_STATUS: ("Nhà cung cấp báo giao dịch lỗi", "The provider reported the transfer as failed"),
+    reasons.SAME_NOTIFICATION: ("Thông báo đã nhận rồi", "This notification was already processed"),
+    reasons.SAME_BANK_REFERENCE: (
+        "Cùng giao dịch ngân hàng, báo qua kênh khác",
+        "The same bank credit via another provider",
+    ),
+    reasons.CODE_OWNER: ("Sạp của mã trong nội dung", "The stall the code belongs to"),
+    reasons.ACCOUNT_OWNER: ("Sạp chủ tài khoản nhận", "The stall that owns the receiving account"),
+    reasons.ONE_EDIT: ("Mã chỉ khác một ký tự", "The code differs by one character"),
+    reasons.ONE_EDIT_AMOUNT: ("Mã khác một ký tự, đúng số tiền", "One character off, and the amount matches"),
+    reasons.RECEIPT: ("Giao dịch đã nhận từ cùng người chuyển", "An earlier receipt from the same payer"),
+    reasons.PAYER_HISTORY: ("Người chuyển này đã trả tiền cho sạp này", "This payer has paid this stall before"),
+}
+
 _ERRORS: _S = {
     "error.404.title": ("Không tìm thấy", "Not found"),
     "error.404.stall": ("Không có sạp {code} trong sổ.", "There is no stall {code} in the registry."),
@@ -222,11 +259,42 @@ _VOCAB_EN: Mapping[str, str] = {
     "onboarding.qr_issued": "QR issued, not displayed",
     "onboarding.account_only": "Account, no QR yet",
     "onboarding.no_account": "No account",
+    "trading_frequency.daily": "Daily",
+    "trading_frequency.session": "On market days",
+    "trading_frequency.seasonal": "Seasonal",
+    "kind.bank_account": "Bank account",
+    "kind.e_wallet": "E-wallet",
+    "kind.virtual_account": "Virtual account",
+    "no_cashless_reason.small_irregular": "Small or irregular trade",
+    "no_cashless_reason.prefers_cash": "Prefers cash",
+    "no_cashless_reason.no_smartphone": "No smartphone",
+    "no_cashless_reason.fees": "Worried about fees",
+    "no_cashless_reason.other": "Other",
 }
-_VOCABS: Mapping[str, Vocabulary] = {"category": CATEGORIES, "status": STATUSES, "onboarding": ONBOARDING_STATES}
+_VOCABS: Mapping[str, Vocabulary] = {
+    vocabulary.name: vocabulary
+    for vocabulary in (
+        CATEGORIES,
+        STATUSES,
+        ONBOARDING_STATES,
+        FREQUENCIES,
+        ACCOUNT_KINDS,
+        NO_CASHLESS_REASONS,
+    )
+}
 
 STRINGS: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {**_COMMON, **_HOME, **_STALL, **_LIVE, **_MANAGE, **_REVIEW, **_REPORT, **_ERRORS}
+    {
+        **_COMMON,
+        **_HOME,
+        **_STALL,
+        **_LIVE,
+        **_MANAGE,
+        **_REVIEW,
+        **_REPORT,
+        **_ERRORS,
+        **{f"reason.{code}": words for code, words in _REASONS.items()},
+    }
 )
 
 
@@ -261,15 +329,15 @@ class Translator:
         text = vi if self.lang == "vi" else en
         return text.format(**values) if values else text
 
-    def pick(self, bilingual: str) -> str:
-        """This language's half of a domain message written "Vietnamese / English"; whole when not split."""
-        vi, sep, en = bilingual.partition(" / ")
-        if not sep:
-            return bilingual
-        return vi.strip() if self.lang == "vi" else en.strip()
+    def reason(self, code: str) -> str:
+        """The words of a review reason or suggestion ground (:mod:`market.reconcile.reasons`); unknown codes as is."""
+        words = STRINGS.get(f"reason.{code}")
+        if words is None:
+            return code
+        return words[0] if self.lang == "vi" else words[1]
 
     def label(self, vocabulary: str, code: str) -> str:
-        """The label of a registry code (``label("category", "dry_goods")`` → "Hàng khô" / "Dry goods")."""
+        """The label of a registry code: ``label("category", "dry_goods")`` is "Hàng khô", in English "Dry goods"."""
         if self.lang == "en" and (english := _VOCAB_EN.get(f"{vocabulary}.{code}")):
             return english
         return _VOCABS[vocabulary].label(code)
@@ -279,30 +347,10 @@ class Translator:
         return [(code, self.label(vocabulary, code)) for code in _VOCABS[vocabulary].codes]
 
 
-def integer(value: int) -> str:
-    """``1234567`` → ``1.234.567``."""
-    text = f"{abs(value):,}".replace(",", ".")
-    return f"-{text}" if value < 0 else text
-
-
-def money(value: int) -> str:
-    """Whole đồng the CLDR vi-VN way, a no-break space before the sign: ``1.234.567 ₫``."""
-    return f"{integer(value)}{NBSP}₫"
-
-
-def percent(numerator: int, denominator: int) -> str:
-    """``numerator / denominator`` as ``70,00 %`` (2 decimals, rounded half up; reporting.md §1.4);
-    ``—`` when there is nothing to divide by. Pages always print it beside the two counts."""
-    if denominator <= 0:
-        return "—"
-    share = (Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    whole, _, fraction = f"{share:f}".partition(".")
-    return f"{integer(int(whole))},{fraction}{NBSP}%"
-
-
-def date_vi(day: dt.date) -> str:
-    """``dd/mm/yyyy``, zero-padded (reporting.md §5: spell the pattern out)."""
-    return day.strftime("%d/%m/%Y")
+def bilingual(key: str) -> str:
+    """``Vietnamese / English`` text of ``key``, for the label fields an API response carries in both languages."""
+    vi, en = STRINGS[key]
+    return f"{vi} / {en}"
 
 
 def datetime_local(moment: dt.datetime, timezone: str) -> str:

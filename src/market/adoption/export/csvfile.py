@@ -1,7 +1,7 @@
 """CSV for Excel users: UTF-8 with a byte-order mark, ``;`` between fields, CRLF line ends.
 
 Excel only reads a CSV as UTF-8 when it starts with a BOM, otherwise "Nguyễn" arrives as
-mojibake (reporting.md §2.3). Under a Vietnamese locale Excel splits fields on ``;`` (the comma
+mojibake. Under a Vietnamese locale Excel splits fields on ``;`` (the comma
 is the decimal sign), which is also why rates are written ``36,95``: Excel reads them as numbers.
 Counts are plain digits, without grouping dots, for the same reason.
 """
@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from market.adoption.commune import CommuneReport
-from market.adoption.formats import date_vi, percent_number
 from market.adoption.metrics import Adoption, Figure
 from market.adoption.visits import VisitList
+from market.formats import date_vi, percent_number
 
 __all__ = ["adoption_csv", "commune_csv", "visits_csv", "write_csv"]
 

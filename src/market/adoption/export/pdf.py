@@ -1,6 +1,6 @@
 """Printable PDFs (A4): the commune report in the NĐ 30/2020 layout, and the visit list.
 
-Layout (reporting.md §2.1): margins 20 mm top and bottom, 30 mm left, 15 mm right; a borderless
+Layout: margins 20 mm top and bottom, 30 mm left, 15 mm right; a borderless
 two-column letterhead (issuing body left, national motto right, place and date under it); page
 numbers at the top centre from page 2; "-" bullets, never "•"; "Nơi nhận" left, signature right.
 
@@ -23,8 +23,9 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from market.adoption.commune import CommuneReport
-from market.adoption.formats import date_vi, integer, long_date_vi, percent_number
+from market.adoption.document_dates import long_date_vi
 from market.adoption.visits import VisitList
+from market.formats import date_vi, integer, percent_number
 
 __all__ = ["commune_pdf", "visits_pdf"]
 

@@ -1,6 +1,6 @@
-"""The commune report as an Excel workbook (reporting.md §2.3: the commune office's working format).
+"""The commune report as an Excel workbook (the commune office's working format).
 
-One sheet "Bieu_XHS": the header block of §2.2 (reporting body, period, cut-off), then the
+One sheet "Bieu_XHS": the header block (reporting body, period, cut-off), then the
 indicator table. Numbers stay numbers (counts as integers, rates as percentages with two
 decimals, number format ``0.00``), so Excel shows ``36,95`` under a Vietnamese locale and the
 office can sum or merge them; a second sheet lists the counting rules.
@@ -15,7 +15,8 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from market.adoption.commune import CommuneReport
-from market.adoption.formats import date_vi, long_date_vi
+from market.adoption.document_dates import long_date_vi
+from market.formats import date_vi
 
 __all__ = ["TABLE_HEADER", "commune_xlsx"]
 

@@ -1,8 +1,8 @@
 """The stall card: an A6 portrait card at 300 dpi that a stall holder tapes to the stall.
 
-It reproduces what vietqr.io's ``print`` template shows (../shared/reference/vietqr-spec.md,
-"vietqr.io Quick Link": QR, account holder, account number, bank, amount and content when
-fixed), rendered locally because that service is being wound down, plus what a market needs:
+It reproduces what vietqr.io's ``print`` template shows (its Quick Link: QR, account holder,
+account number, bank, amount and content when fixed), rendered locally because that service is
+being wound down, plus what a market needs:
 the market name, the stall code in type readable across the aisle, and the holder's name.
 
 Black on white only: the market office prints on monochrome laser printers, and a 1-bit card
@@ -22,6 +22,7 @@ import msgspec
 from PIL import Image, ImageDraw, ImageFont
 
 from market.errors import FieldError, InvalidInputError
+from market.formats import integer
 from market.payments.render.fonts import font, nfc
 from market.payments.render.geometry import A6_MM, PRINT_DPI, mm_to_pt, mm_to_px
 from market.payments.render.pdf import PdfWriter, Placement
@@ -95,8 +96,8 @@ class CardData(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def format_vnd(amount: int) -> str:
-    """Đồng the Vietnamese way: dot thousands separators ("50.000 đ")."""
-    return f"{amount:,} đ".replace(",", ".")
+    """The amount printed on a card: ``50.000 đ`` (still "đ", not the "₫" of :func:`market.formats.money`)."""
+    return f"{integer(amount)} đ"
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,14 +59,13 @@ from market.reconcile.ledger.tables import (
 from market.reconcile.matching.book import Book, NotificationKey
 from market.reconcile.matching.core import apply_manual, match_batch
 from market.reconcile.matching.decisions import BatchResult, Decision
+from market.reconcile.reasons import OUTGOING_TRANSFER
 from market.reconcile.statuses import STATUS_DUPLICATE, STATUS_PENDING, STATUS_REVIEW
 
 __all__ = ["LOCK_KEY", "Driver", "RunReport"]
 
 log = logging.getLogger(__name__)
 
-# What adapters write for money out (adapters/*.py); anything else in ``review`` is a provider's failure.
-_OUTGOING_REASON = "outgoing transfer"
 LOCK_KEY = 0x6D61746368  # "match": any constant shared by every process that matches
 _CHECKPOINT_ID = 1
 
@@ -227,8 +226,8 @@ class Driver:
 
     def _apply_batch(self, conn: Connection, rows: Sequence[Any], report: RunReport) -> None:
         book = self._require_book()
-        to_core = [row for row in rows if row.status == STATUS_PENDING or row.review_reason == _OUTGOING_REASON]
-        failed = [row for row in rows if row.status == STATUS_REVIEW and row.review_reason != _OUTGOING_REASON]
+        to_core = [row for row in rows if row.status == STATUS_PENDING or row.review_reason == OUTGOING_TRANSFER]
+        failed = [row for row in rows if row.status == STATUS_REVIEW and row.review_reason != OUTGOING_TRANSFER]
         result = match_batch(book, [notification_of(row) for row in to_core])
         self._write(conn, {(row.provider, row.provider_txn_id): row for row in to_core}, result)
         if failed:

@@ -31,13 +31,13 @@ from market.merchants import normalize_stall_code
 from market.merchants.store import stalls
 from market.reconcile.ledger.manual_decisions import decided_items_query
 from market.reconcile.ledger.tables import intents_table, journal_table, receipts_table, review_items_table
-from market.reconcile.ledger.writes import PROVIDER_STATUS, suggestion_dict
+from market.reconcile.ledger.writes import suggestion_dict
 from market.reconcile.matching import memo, references
-from market.reconcile.matching.decisions import REASON_TEXT, Suggestion
+from market.reconcile.matching.decisions import Suggestion
+from market.reconcile.reasons import ONE_EDIT, ONE_EDIT_AMOUNT, PAYER_HISTORY, PROVIDER_STATUS, UNKNOWN_ACCOUNT
 from market.reconcile.statuses import UNMATCHED
 
 __all__ = [
-    "REVIEW_TEXT",
     "ResolutionOut",
     "ResolveIn",
     "SuggestionOut",
@@ -49,13 +49,6 @@ __all__ = [
     "resolve_item",
 ]
 
-REVIEW_TEXT: dict[str, str] = {
-    **REASON_TEXT,
-    PROVIDER_STATUS: "Nhà cung cấp báo giao dịch lỗi / The provider reported the transfer as failed",
-    "payer_history": "Người chuyển này đã trả tiền cho sạp này / This payer has paid this stall before",
-}
-"""Vietnamese / English text of every reason and suggestion ground the queue shows."""
-
 # A regular customer is a hint, not evidence: below the core's one-edit guesses (50–80).
 _HISTORY_BASE, _HISTORY_STEP, _HISTORY_CAP = 20, 2, 10
 _MAX_WHY = 500
@@ -64,13 +57,19 @@ State = Literal["open", "resolved", "all"]
 
 
 class SuggestionOut(msgspec.Struct, kw_only=True):
-    """One ranked guess: credit ``stall`` (and ``intent``, if given); higher ``score`` first."""
+    """One ranked guess: credit ``stall`` (and ``intent``, if given); higher ``score`` first.
+
+    ``why`` is a suggestion ground of :mod:`market.reconcile.reasons`; ``times``, for
+    ``payer_history``, how many times this payer has paid the stall. ``why_text`` is the words for
+    people, which the web layer fills in from its catalogue.
+    """
 
     stall: str
     intent: str | None
     score: int
     why: str
-    why_text: str
+    why_text: str = ""
+    times: int | None = None
 
 
 class ResolutionOut(msgspec.Struct, kw_only=True):
@@ -87,12 +86,16 @@ class ResolutionOut(msgspec.Struct, kw_only=True):
 
 
 class UnmatchedItem(msgspec.Struct, kw_only=True):
-    """A notification waiting for (or decided by) a person."""
+    """A notification waiting for (or decided by) a person.
+
+    ``reason`` is a code of :mod:`market.reconcile.reasons`; ``reason_text`` is the words for
+    people, which the web layer fills in from its catalogue.
+    """
 
     id: int
     journal_id: int
     reason: str
-    reason_text: str
+    reason_text: str = ""
     detail: str | None
     provider: str
     amount: int
@@ -184,7 +187,7 @@ def _near_codes(conn: Connection, rows: Sequence[Any]) -> dict[int, list[dict[st
     wanted = {
         row.id: (row.amount, memo.near_code_candidates(row.memo, repair_prefix=True))
         for row in rows
-        if row.reason == "unknown_account"
+        if row.reason == UNKNOWN_ACCOUNT
     }
     candidates = {code for _, found in wanted.values() for code in found}
     if not candidates:
@@ -207,7 +210,7 @@ def _near_codes(conn: Connection, rows: Sequence[Any]) -> dict[int, list[dict[st
                 stall=intent.stall,
                 intent=code,
                 score=70 if exact else 50,
-                why="one_edit_amount" if exact else "one_edit",
+                why=ONE_EDIT_AMOUNT if exact else ONE_EDIT,
             )
             near.setdefault(item_id, []).append(suggestion_dict(guess))  # the form the core's are stored in
     return near
@@ -222,7 +225,6 @@ def _suggestions(stored: list[dict[str, Any]], history: list[tuple[str, int]]) -
             intent=s.get("intent"),
             score=int(s["score"]),
             why=s["why"],
-            why_text=REVIEW_TEXT.get(s["why"], s["why"]),
         )
         for s in stored
     ]
@@ -231,8 +233,8 @@ def _suggestions(stored: list[dict[str, Any]], history: list[tuple[str, int]]) -
             stall=stall,
             intent=None,
             score=_HISTORY_BASE + _HISTORY_STEP * min(times, _HISTORY_CAP),
-            why="payer_history",
-            why_text=f"{REVIEW_TEXT['payer_history']} ({times})",
+            why=PAYER_HISTORY,
+            times=times,
         )
         for stall, times in history
     ]
@@ -260,7 +262,6 @@ def _item(row: Any, history: dict[str, list[tuple[str, int]]], near: dict[int, l
         id=row.id,
         journal_id=row.journal_id,
         reason=row.reason,
-        reason_text=REVIEW_TEXT.get(row.reason, row.reason),
         detail=row.review_reason if row.reason == PROVIDER_STATUS else None,
         provider=row.provider,
         amount=row.amount,

@@ -62,12 +62,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from market.db import utcnow
 from market.errors import FieldError, InvalidInputError
+from market.formats import date_vi
 from market.merchants.store import accounts_table, stalls
 from market.reconcile.ingest.journal import Incoming, write_batch
 from market.reconcile.ledger.driver import Driver
 from market.reconcile.ledger.tables import intents_table, journal_table
 from market.reconcile.matching import memo
 from market.reconcile.notification import Notification
+from market.reconcile.reasons import OUTGOING_TRANSFER
 from market.reconcile.statuses import STATUS_DUPLICATE
 from market.text import search_key
 
@@ -368,7 +370,7 @@ def _incoming(account: str, line: StatementLine, key: str, layout: Layout, sourc
         raw_headers={"format": layout.name, "file": source, "line": str(line.line)},
         auth="statement",
         # The same convention as the provider adapters: money out is reviewed by the core's reversal rules.
-        review_reason="outgoing transfer" if line.amount < 0 else None,
+        review_reason=OUTGOING_TRANSFER if line.amount < 0 else None,
     )
 
 
@@ -525,7 +527,7 @@ def write_items_csv(report: StatementReport, out: io.TextIOBase | Any) -> None:
             [
                 item.category,
                 item.line or "",
-                item.day.strftime("%d/%m/%Y"),
+                date_vi(item.day),
                 item.amount,
                 item.reference or "",
                 item.description,

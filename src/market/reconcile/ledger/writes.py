@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from market.db import utcnow
+from market.formats import local_day
 from market.reconcile.ledger.book_loader import Registry
 from market.reconcile.ledger.tables import (
     intents_table,
@@ -28,21 +29,18 @@ from market.reconcile.ledger.tables import (
 )
 from market.reconcile.matching.book import Book, BookReceipt, Intent, NotificationKey
 from market.reconcile.matching.decisions import ATTRIBUTED, BatchResult, Decision, Suggestion
+from market.reconcile.reasons import PROVIDER_STATUS, UNKNOWN_ACCOUNT
 from market.reconcile.statuses import MATCHED, NOT_OURS, OUTGOING, REPEAT, UNMATCHED
 
 __all__ = [
-    "PROVIDER_STATUS",
     "add_days",
     "hold_failed",
-    "local_day",
     "stored_state",
     "suggestion_dict",
     "upsert",
     "write_result",
 ]
 
-PROVIDER_STATUS = "provider_status"
-"""Review reason of a delivery the provider itself reported as failed (not matched, shown as is)."""
 
 _STATUS_OF = {"review": UNMATCHED, "repeat": REPEAT, "outgoing": OUTGOING, "not_ours": NOT_OURS}
 # A flag a person should see on a receipt, by outcome (the first that applies).
@@ -50,11 +48,6 @@ _FLAGS = {"duplicate": "refund_due", "overpaid": "refund_excess", "late": "late"
 
 # (stall id, day or month) -> [receipts, value] to add.
 Deltas = dict[tuple[int, dt.date], list[int]]
-
-
-def local_day(moment: dt.datetime, zone: ZoneInfo) -> dt.date:
-    """The market's calendar day of ``moment`` (Asia/Ho_Chi_Minh by default)."""
-    return moment.astimezone(zone).date()
 
 
 def stored_state(intent: Intent) -> str:
@@ -179,7 +172,7 @@ def write_result(
                 reviews.append(
                     {
                         "journal_id": row.id,
-                        "reason": decision.reason or "unknown_account",
+                        "reason": decision.reason or UNKNOWN_ACCOUNT,
                         "suggestions": [suggestion_dict(s) for s in decision.suggestions],
                     }
                 )

@@ -52,6 +52,20 @@ from market.reconcile.matching import memo
 from market.reconcile.matching.book import Book, BookReceipt, Intent, ManualDecision, NotificationKey, PayerIndex
 from market.reconcile.matching.decisions import BatchResult, Decision, Outcome, Rule, Suggestion
 from market.reconcile.notification import Notification
+from market.reconcile.reasons import (
+    ACCOUNT_OWNER,
+    AMBIGUOUS_CODE,
+    AMBIGUOUS_REVERSAL,
+    CODE_OWNER,
+    MANUAL_TARGET_MISSING,
+    ONE_EDIT_AMOUNT,
+    RECEIPT,
+    SAME_BANK_REFERENCE,
+    SAME_NOTIFICATION,
+    SEVERAL_CODES,
+    STALL_CONFLICT,
+    UNKNOWN_ACCOUNT,
+)
 
 __all__ = ["apply_manual", "match_batch"]
 
@@ -149,14 +163,14 @@ class _Batch:
         for notification, windows in zip(notifications, scans, strict=True):
             key = (notification.provider, notification.provider_txn_id)
             if key in applied or key in seen:
-                append(_repeat(key, notification.amount, "same_notification"))
+                append(_repeat(key, notification.amount, SAME_NOTIFICATION))
                 continue
             seen.add(key)
             reference = notification.bank_reference
             if reference is not None:
                 if reference in known_references or reference in references:
                     if self.seen_reference(notification.account_number, reference):
-                        append(_repeat(key, notification.amount, "same_bank_reference"))
+                        append(_repeat(key, notification.amount, SAME_BANK_REFERENCE))
                         continue
                 else:
                     references[reference] = notification.account_number
@@ -291,7 +305,7 @@ class _Batch:
             if len(intents) == 1:
                 return self.settle(notification, key, intents[0], "code", stall)
             if intents:
-                return _review(key, notification.amount, "several_codes", _code_owners(intents))
+                return _review(key, notification.amount, SEVERAL_CODES, _code_owners(intents))
         return self.without_code(notification, key, windows, stall)
 
     def without_code(
@@ -301,7 +315,7 @@ class _Batch:
         if stall is None:
             # The review queue ranks intents one edit away when a person reads it (review._near_codes),
             # against the intents as they stand then: not worked out here for every such transfer.
-            return _review(key, notification.amount, "unknown_account", ())
+            return _review(key, notification.amount, UNKNOWN_ACCOUNT, ())
         if windows is not None and (stall, notification.amount) in self.book.stall_amounts:
             fuzzy = self.fuzzy(notification, key, stall)
             if fuzzy is not None:
@@ -327,10 +341,10 @@ class _Batch:
         amount = notification.amount
         if stall is not None and stall != intent.stall and rule != "manual":
             suggestions = (
-                Suggestion(stall=stall, score=60, why="account_owner"),
-                Suggestion(stall=intent.stall, intent=intent.code, score=50, why="code_owner"),
+                Suggestion(stall=stall, score=60, why=ACCOUNT_OWNER),
+                Suggestion(stall=intent.stall, intent=intent.code, score=50, why=CODE_OWNER),
             )
-            return _review(key, amount, "stall_conflict", suggestions)
+            return _review(key, amount, STALL_CONFLICT, suggestions)
         before, target = intent.paid, intent.amount
         after = before + amount
         outcome: Outcome
@@ -375,9 +389,9 @@ class _Batch:
             return None
         if len(found) == 1:
             return self.settle(notification, key, next(iter(found.values())), "fuzzy", stall)
-        suggestions = [Suggestion(stall=stall, intent=code, score=80, why="one_edit_amount") for code in sorted(found)]
-        suggestions.append(Suggestion(stall=stall, score=40, why="account_owner"))
-        return _review(key, notification.amount, "ambiguous_code", tuple(suggestions))
+        suggestions = [Suggestion(stall=stall, intent=code, score=80, why=ONE_EDIT_AMOUNT) for code in sorted(found)]
+        suggestions.append(Suggestion(stall=stall, score=40, why=ACCOUNT_OWNER))
+        return _review(key, notification.amount, AMBIGUOUS_CODE, tuple(suggestions))
 
     def keep_receipt(self, notification: Notification, decision: Decision, stall: str) -> None:
         """Remember a receipt whose payer we know, so a refund to that payer can be tied to it."""
@@ -421,9 +435,9 @@ class _Batch:
         top = sorted((r for r in candidates if tier(r) == best), key=lambda r: (r.transferred_at, r.key))
         if len(top) > 1:
             suggestions = tuple(
-                Suggestion(stall=r.stall, intent=r.intent, receipt=r.key, score=50, why="receipt") for r in top
+                Suggestion(stall=r.stall, intent=r.intent, receipt=r.key, score=50, why=RECEIPT) for r in top
             )
-            return _review(key, notification.amount, "ambiguous_reversal", suggestions)
+            return _review(key, notification.amount, AMBIGUOUS_REVERSAL, suggestions)
         return self.reverse(notification, key, top[0], wanted)
 
     def payer_receipts(self, account_number: str | None, payer: str) -> list[BookReceipt]:
@@ -464,7 +478,7 @@ class _Batch:
         stall = intent.stall if intent is not None else manual.stall if manual.action == "stall" else None
         if stall is None:
             # The decision names an intent the book does not hold: a person must look again.
-            return _review(key, amount, "manual_target_missing", ())
+            return _review(key, amount, MANUAL_TARGET_MISSING, ())
         if amount < 0:
             if intent is not None:
                 self.debit_intent(intent.code, -amount)
@@ -490,4 +504,4 @@ def _review(key: NotificationKey, amount: int, reason: str, suggestions: Sequenc
 
 
 def _code_owners(intents: list[Intent]) -> tuple[Suggestion, ...]:
-    return tuple(Suggestion(stall=i.stall, intent=i.code, score=50, why="code_owner") for i in intents)
+    return tuple(Suggestion(stall=i.stall, intent=i.code, score=50, why=CODE_OWNER) for i in intents)

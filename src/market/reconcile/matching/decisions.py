@@ -10,11 +10,9 @@ from market.reconcile.matching.book import BookReceipt, Intent, ManualDecision, 
 
 __all__ = [
     "ATTRIBUTED",
-    "REASON_TEXT",
     "BatchResult",
     "Decision",
     "Outcome",
-    "ReviewReason",
     "Rule",
     "Suggestion",
 ]
@@ -38,32 +36,6 @@ ATTRIBUTED: frozenset[str] = frozenset({"sale", "paid", "partial", "overpaid", "
 
 Rule = Literal["manual", "virtual_account", "order_code", "code", "static", "fuzzy", "reversal", "none"]
 
-ReviewReason = Literal[
-    "unknown_account",
-    "stall_conflict",
-    "ambiguous_code",
-    "several_codes",
-    "ambiguous_reversal",
-    "manual_target_missing",
-]
-
-REASON_TEXT: dict[str, str] = {
-    "unknown_account": "Tiền vào tài khoản không thuộc sạp nào và không có mã / Money into no stall's account, no code",
-    "stall_conflict": "Mã của sạp khác với tài khoản nhận / The code belongs to another stall than the account",
-    "ambiguous_code": "Mã gõ sai, gần giống nhiều đơn / A mistyped code close to several open intents",
-    "several_codes": "Nhiều mã trong một lần chuyển / Several codes in one transfer",
-    "ambiguous_reversal": "Tiền ra khớp nhiều giao dịch đã nhận / Money out matching several receipts",
-    "manual_target_missing": "Quyết định thủ công chỉ đến đơn không còn / A manual decision names a missing intent",
-    "same_notification": "Thông báo đã nhận rồi / This notification was already processed",
-    "same_bank_reference": "Cùng giao dịch ngân hàng, báo qua kênh khác / The same bank credit via another provider",
-    "code_owner": "Sạp của mã trong nội dung / The stall the code belongs to",
-    "account_owner": "Sạp chủ tài khoản nhận / The stall that owns the receiving account",
-    "one_edit": "Mã chỉ khác một ký tự / The code differs by one character",
-    "one_edit_amount": "Mã khác một ký tự, đúng số tiền / One character off, and the amount matches",
-    "receipt": "Giao dịch đã nhận từ cùng người chuyển / An earlier receipt from the same payer",
-}
-"""Vietnamese / English text for review reasons and suggestion grounds (the review queue shows it)."""
-
 
 class Suggestion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A ranked guess offered to the person resolving a review item; higher ``score`` first."""
@@ -71,6 +43,7 @@ class Suggestion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     stall: str
     score: int
     why: str
+    """A suggestion ground of :mod:`market.reconcile.reasons` (``code_owner``, ``one_edit_amount``...)."""
     intent: str | None = None
     receipt: NotificationKey | None = None
 
@@ -87,7 +60,8 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         intent: the intent credited or debited, if any.
         refund_due: đồng to hand back to the payer (duplicate: all of it; overpaid: the excess).
         reverses: for a reversal, the receipt it takes back.
-        reason: why it is in review (a :data:`ReviewReason`), or why a repeat is a repeat.
+        reason: why it is in review (a :data:`market.reconcile.reasons.ReviewReason`), or why a repeat
+            is a repeat (codes of :mod:`market.reconcile.reasons`).
         suggestions: for review, the ranked guesses.
     """
 

@@ -1,4 +1,4 @@
-"""Adoption figures and reports over HTTP (design.md, public contract).
+"""Adoption figures and reports over HTTP (public contract).
 
 - ``GET /api/adoption?window=30&by=zone|category&as_of=YYYY-MM-DD``: the figures, JSON.
 - ``GET /api/reports/commune?period=YYYY-MM&format=json|csv|xlsx|pdf``: the "Xã hội số" report.
@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from market.adoption.commune import SurveyIn, SurveyOut, commune_report, list_surveys, parse_period, save_survey
 from market.adoption.export.render import Rendered, render
-from market.adoption.metrics import MAX_WINDOW_DAYS, Adoption, adoption, local_today, parse_as_of
+from market.adoption.metrics import MAX_WINDOW_DAYS, Adoption, adoption, parse_as_of
 from market.adoption.visits import visit_list
 from market.config import Settings
+from market.formats import local_today
 
 __all__ = ["ROUTES"]
 

@@ -30,8 +30,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from market.config import Settings
+from market.formats import local_today
 from market.merchants.service import record_qr_issued
-from market.payments.cards import StallCard, local_today, renderer_fingerprint, select_cards, stall_card
+from market.payments.cards import StallCard, renderer_fingerprint, select_cards, stall_card
 from market.payments.render import CardData, card_pdf, card_png, qr_png, qr_svg, write_sheet
 
 __all__ = ["ROUTES"]

@@ -13,7 +13,6 @@ Pages are small and script-light for cheap phones on 3G: no framework, nothing f
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import math
@@ -21,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from litestar import Request, get
@@ -33,6 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import market
+from market import formats
 from market.adoption import metrics
 from market.config import Settings
 from market.errors import InvalidInputError, NotFoundError
@@ -88,10 +87,6 @@ async def _read(engine: AsyncEngine, call: Callable[[Connection], T]) -> T:
         return await conn.run_sync(call)
 
 
-def _today(settings: Settings) -> dt.date:
-    return dt.datetime.now(ZoneInfo(settings.timezone)).date()
-
-
 class _Page:
     """What every page needs: the language, its switch link, the cookie, the formatters."""
 
@@ -114,10 +109,10 @@ class _Page:
             "path": self.path,
             "market_name": self.settings.market_name,
             "static": _static,
-            "money": i18n.money,
-            "integer": i18n.integer,
-            "percent": i18n.percent,
-            "date": i18n.date_vi,
+            "money": formats.money,
+            "integer": formats.integer,
+            "percent": formats.percent_of,
+            "date": formats.date_vi,
             "datetime": lambda moment: i18n.datetime_local(moment, tz),
             "time": lambda moment: i18n.time_local(moment, tz),
         }
@@ -138,7 +133,9 @@ class _Page:
 
 
 def _summary(conn: Connection, settings: Settings) -> Any:
-    return metrics.adoption(conn, as_of=_today(settings), window=30, timezone=settings.timezone, trend=False)
+    return metrics.adoption(
+        conn, as_of=formats.local_today(settings.timezone), window=30, timezone=settings.timezone, trend=False
+    )
 
 
 @get("/", include_in_schema=False)
@@ -213,7 +210,7 @@ async def live_page(
     stall: FromPath[str],
 ) -> Template:
     """The live "payment received" screen: today's payments, then each new one shown and spoken."""
-    today = _today(settings)
+    today = formats.local_today(settings.timezone)
 
     def load(conn: Connection) -> tuple[str, int, list[Any], tuple[int, int]]:
         stall_id, code = stall_row_id(conn, stall)
@@ -341,7 +338,7 @@ def _figure_names(figures: Any | None, lang: str) -> dict[str, str]:
 
 
 def _report_figures(conn: Connection, settings: Settings) -> tuple[Any, Any]:
-    today, tz = _today(settings), settings.timezone
+    today, tz = formats.local_today(settings.timezone), settings.timezone
     by_zone = metrics.adoption(conn, as_of=today, window=30, by="zone", timezone=tz, trend=False)
     by_category = metrics.adoption(conn, as_of=today, window=30, by="category", timezone=tz, trend=False)
     return by_zone, by_category
@@ -359,7 +356,7 @@ async def report_page(
         figures=by_zone,
         by_category=by_category,
         names=_figure_names(by_zone, page.t.lang),
-        period=_today(settings).strftime("%Y-%m"),
+        period=formats.local_today(settings.timezone).strftime("%Y-%m"),
     )
 
 

@@ -31,6 +31,7 @@ from market.reconcile.ledger.review_queue import (
     list_unmatched,
     resolve_item,
 )
+from market.web.review_labels import labelled_item, labelled_page
 
 __all__ = ["LIFESPAN", "ROUTES"]
 
@@ -66,7 +67,8 @@ async def unmatched(
     each with the payer's own words and ranked suggestions saying why."""
     wanted = cast_state(show)
     async with engine.connect() as conn:
-        return await conn.run_sync(lambda c: list_unmatched(c, state=wanted, limit=limit, offset=offset))
+        page = await conn.run_sync(lambda c: list_unmatched(c, state=wanted, limit=limit, offset=offset))
+    return labelled_page(page)
 
 
 async def _wait_applied(request: Request[Any, Any, Any], engine: AsyncEngine, item_id: int) -> UnmatchedItem:
@@ -78,7 +80,7 @@ async def _wait_applied(request: Request[Any, Any, Any], engine: AsyncEngine, it
         async with engine.connect() as conn:
             item = await conn.run_sync(lambda c: get_item(c, item_id))
         if item.resolution is None or item.resolution.applied or time.monotonic() > deadline:
-            return item
+            return labelled_item(item)
         await asyncio.sleep(0.05)
 
 

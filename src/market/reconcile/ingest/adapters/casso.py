@@ -28,6 +28,7 @@ from market.reconcile.ingest.adapters.base import (
 )
 from market.reconcile.ingest.signatures import is_fresh, parse_timed_header, verify_casso
 from market.reconcile.notification import Notification
+from market.reconcile.reasons import OUTGOING_TRANSFER
 
 __all__ = ["REPLAY_WINDOW_SECONDS", "parse"]
 
@@ -86,4 +87,4 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
         counterparty_account=optional_text(data, "counterAccountNumber"),
         counterparty_bank=optional_text(data, "counterAccountBankName") or optional_text(data, "counterAccountBankId"),
     )
-    return Accepted(notification=notification, auth=auth, review_reason="outgoing transfer" if amount < 0 else None)
+    return Accepted(notification=notification, auth=auth, review_reason=OUTGOING_TRANSFER if amount < 0 else None)

@@ -40,6 +40,7 @@ from market.reconcile.ingest.adapters.base import (
 )
 from market.reconcile.ingest.signatures import is_fresh, parse_timed_header, verify_generic
 from market.reconcile.notification import Notification
+from market.reconcile.reasons import OUTGOING_TRANSFER
 
 __all__ = ["REPLAY_WINDOW_SECONDS", "GenericTransfer", "parse"]
 
@@ -121,5 +122,5 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
     return Accepted(
         notification=notification,
         auth="hmac-sha256",
-        review_reason="outgoing transfer" if transfer.direction == "out" else None,
+        review_reason=OUTGOING_TRANSFER if transfer.direction == "out" else None,
     )

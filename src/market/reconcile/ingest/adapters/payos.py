@@ -25,6 +25,7 @@ from market.reconcile.ingest.adapters.base import (
 )
 from market.reconcile.ingest.signatures import payos_canonical, verify_payos
 from market.reconcile.notification import Notification
+from market.reconcile.reasons import OUTGOING_TRANSFER
 
 __all__ = ["parse"]
 
@@ -65,7 +66,7 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
     if status != "00":
         review = f"payOS reports status {status or 'missing'} ({optional_text(data, 'desc') or 'no description'})"
     elif amount < 0:
-        review = "outgoing transfer"
+        review = OUTGOING_TRANSFER
     notification = Notification(
         provider="payos",
         # One payment link can be settled by several transfers; each has its own bank reference.

@@ -27,6 +27,7 @@ from market.reconcile.ingest.adapters.base import (
 )
 from market.reconcile.ingest.signatures import constant_time_equal, is_fresh, verify_sepay
 from market.reconcile.notification import Notification
+from market.reconcile.reasons import OUTGOING_TRANSFER
 
 __all__ = ["REPLAY_WINDOW_SECONDS", "parse"]
 
@@ -120,5 +121,5 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
         virtual_account=text_value(event.subAccount, "subAccount"),
         order_code=text_value(event.code, "code"),
     )
-    review = "outgoing transfer" if transfer_type == "out" else None
+    review = OUTGOING_TRANSFER if transfer_type == "out" else None
     return Accepted(notification=notification, auth=auth, review_reason=review)

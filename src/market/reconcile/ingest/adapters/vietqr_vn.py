@@ -30,6 +30,7 @@ from market.reconcile.ingest.adapters.base import (
 )
 from market.reconcile.ingest.signatures import constant_time_equal, sign_token, verify_token
 from market.reconcile.notification import Notification
+from market.reconcile.reasons import OUTGOING_TRANSFER
 
 __all__ = ["TOKEN_SECONDS", "Token", "issue_token", "parse"]
 
@@ -122,5 +123,5 @@ def parse(body: bytes, headers: Mapping[str, str], settings: Settings, received_
         order_code=optional_text(event, "orderid"),
     )
     return Accepted(
-        notification=notification, auth="bearer", review_reason="outgoing transfer" if trans_type == "D" else None
+        notification=notification, auth="bearer", review_reason=OUTGOING_TRANSFER if trans_type == "D" else None
     )
