@@ -63,11 +63,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Match the journal inside the server. Off for a web worker that should only ingest, when
     # another process runs ``market reconcile run`` (and in tests of the ingest layer alone).
     run_matcher: bool = True
+    # A change to a stall's receiving accounts waits for a second staff member's approval; "off" only
+    # for a market with one office user, where there is no second person (the history says so).
+    account_change_approval: Literal["on", "off"] = "on"
 
     @property
     def is_sqlite(self) -> bool:
         """Whether the configured database is the embedded SQLite file."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def account_changes_need_approval(self) -> bool:
+        """Whether a change to a stall's receiving accounts waits for a second person."""
+        return self.account_change_approval == "on"
 
 
 _FIELDS = frozenset(Settings.__struct_fields__)

@@ -20,11 +20,19 @@ from cards_helpers import (
 )
 from PIL import Image
 
+from conftest import make_settings
 from market.merchants.schemas import AccountIn
 from market.payments import VietQRRequest, build_vietqr, parse_vietqr
 
 PROBLEM = "application/problem+json"
 ROUTES = ["qr.png", "qr.svg", "card.png", "card.pdf"]
+
+
+@pytest.fixture
+def settings(database_url):
+    # A new account changes the card at once here; the QR staying the old one until a second
+    # person approves is tested in tests/merchants/test_account_changes_http.py.
+    return make_settings(database_url, account_change_approval="off")
 
 
 def _read_back(route: str, body: bytes) -> list[str]:

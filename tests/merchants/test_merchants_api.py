@@ -3,7 +3,16 @@
 import pytest
 import sqlalchemy as sa
 
+from conftest import make_settings
+
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def settings(database_url):
+    # The registry's rules once a change applies; a change of accounts waiting for a second
+    # person is tested in test_account_changes_http.py.
+    return make_settings(database_url, account_change_approval="off")
 
 
 def _stall(code="a12", name="Nguyễn Thị Đào", phone="0912 345 678", **extra):

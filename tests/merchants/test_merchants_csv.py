@@ -29,6 +29,9 @@ def _vi_file(tmp_path, rows=VI_ROWS, name="so-tieu-thuong.csv"):
 @pytest.fixture
 def market(database_url, monkeypatch):
     monkeypatch.setenv("MARKET_DATABASE_URL", database_url)
+    # A changed row's accounts apply at once here; their wait for a second person is tested in
+    # test_account_changes.py.
+    monkeypatch.setenv("MARKET_ACCOUNT_CHANGE_APPROVAL", "off")
     runner = CliRunner()
 
     def run(*args):

@@ -22,11 +22,12 @@ _SENSITIVE = frozenset({"holder.national_id"})
 
 
 class Change(NamedTuple):
-    """One field that changed; ``None`` means empty."""
+    """One field that changed; ``None`` means empty. ``note`` says how a change of accounts was let through."""
 
     field: str
     old: str | None
     new: str | None
+    note: str | None = None
 
 
 def _account_text(account: Account) -> str:

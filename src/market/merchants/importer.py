@@ -4,6 +4,10 @@ All or nothing: a single bad row (or a file that is not CSV at all) writes nothi
 report names every problem by Excel row and column. Rows are laid over the stored stall, so
 a column the file lacks keeps its stored value, and a row equal to what is stored writes
 nothing at all (no history entry either): importing the same file twice changes nothing.
+
+A row that changes an existing stall's accounts is, like any such change, a pending change that
+waits for a second person (``market.merchants.account_changes``) unless approval is off; the
+report names those rows. New stalls take their accounts at once.
 """
 
 from __future__ import annotations
@@ -17,18 +21,29 @@ import msgspec
 from sqlalchemy.engine import Connection
 
 from market.errors import InvalidInputError
+from market.merchants import account_changes
 from market.merchants.csvio import COLUMNS, CsvFileError, RowError, RowInput, read_rows
-from market.merchants.schemas import HolderIn, StallData, StallIn
-from market.merchants.service import apply_plan, plan_import
+from market.merchants.history import diff
+from market.merchants.schemas import Account, HolderIn, StallData, StallIn
+from market.merchants.service import ImportPlan, apply_plan, plan_import
 from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.store import StoredStall, load_stalls
 from market.merchants.validation import to_input, validate_stall
 
-__all__ = ["ImportReport", "import_csv"]
+__all__ = ["ImportReport", "PendingRow", "import_csv"]
 
 _LABELS = {c.name: c.label for c in COLUMNS}
 _BY_PATH = {c.path: c.name for c in COLUMNS}
 _ACCOUNT_PATH = re.compile(r"accounts\[(\d+)\](?:\.(\w+))?")
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    """A row whose new accounts wait for a second person: the change's id (``None`` on a dry run)."""
+
+    row: int
+    code: str
+    change_id: int | None
 
 
 @dataclass
@@ -41,6 +56,7 @@ class ImportReport:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     written: bool = False
+    pending: list[PendingRow] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -136,11 +152,72 @@ def _check_accounts(
             claimed.setdefault(key, code)
 
 
+# A stall of the file whose new accounts become a pending change: the stall, those accounts, its row.
+_Proposal = tuple[StoredStall, tuple[Account, ...], int]
+
+
+def _hold_accounts(
+    plan: ImportPlan,
+    stored: dict[str, StoredStall],
+    first_row: dict[str, int],
+    shown: dict[str, str],
+    report: ImportReport,
+) -> list[_Proposal]:
+    """Take the account changes out of ``plan``: the rest of each row applies, its accounts wait."""
+    column = shown.get("account_number", _LABELS["account_number"])
+    held = {(a.bank_bin, a.account_number): s.data.code for s in stored.values() for a in s.data.accounts}
+    by_id = {s.id: s for s in stored.values()}
+    proposals: list[_Proposal] = []
+    updates = []
+    for stall_id, data, changes in plan.updates:
+        existing = by_id[stall_id]
+        if all(c.field != "accounts" for c in changes):
+            updates.append((stall_id, data, changes))
+            continue
+        row = first_row[data.code]
+        for account in data.accounts:
+            holder = held.get((account.bank_bin, account.account_number))
+            # Holders outside the file are reported by the plan already.
+            if holder is not None and holder != data.code and holder in first_row:
+                # Approved one at a time, a change cannot take an account another stall still holds.
+                report.errors.append(
+                    RowError(
+                        row,
+                        column,
+                        f"sạp {data.code}: tài khoản {account.account_number} còn thuộc sạp {holder} "
+                        "/ account still registered to another stall",
+                    )
+                )
+        proposals.append((existing, data.accounts, row))
+        try:
+            others = validate_stall(to_input(msgspec.structs.replace(data, accounts=existing.data.accounts)))
+        except InvalidInputError as exc:
+            report.errors.extend(RowError(row, _column_of(e.field, shown), e.message) for e in exc.errors)
+            continue
+        if changes := diff(existing.data, others):
+            updates.append((stall_id, others, changes))
+    plan.updates = updates
+    return proposals
+
+
+def _note_without_approval(plan: ImportPlan) -> list[int]:
+    """Mark the history of each change of accounts in ``plan`` as applied without approval; their stall ids."""
+    changed = []
+    for index, (stall_id, data, changes) in enumerate(plan.updates):
+        if any(c.field == "accounts" for c in changes):
+            note = account_changes.APPLIED_WITHOUT_APPROVAL
+            marked = [c._replace(note=note) if c.field == "accounts" else c for c in changes]
+            plan.updates[index] = (stall_id, data, marked)
+            changed.append(stall_id)
+    return changed
+
+
 def import_csv(
     conn: Connection,
     data: bytes,
     actor: str,
     *,
+    approval: bool = True,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
     on_rows: Callable[[int], None] | None = None,
@@ -149,7 +226,8 @@ def import_csv(
 
     The caller commits when ``report.written`` is true (and rolls back otherwise).
     ``on_rows`` is told how many data rows there are before validation starts (for a progress
-    bar), ``progress`` is called once per row validated.
+    bar), ``progress`` is called once per row validated. ``approval``: whether a change of an
+    existing stall's accounts waits for a second person (``MARKET_ACCOUNT_CHANGE_APPROVAL``).
     """
     report = ImportReport()
     try:
@@ -172,10 +250,18 @@ def import_csv(
                 f"sạp {claimant}: tài khoản {number} đang thuộc sạp {holder} / account registered to another stall",
             )
         )
+    proposals = _hold_accounts(plan, stored, first_row, shown, report) if approval else []
     report.errors.sort(key=lambda e: e.row)
     report.created, report.updated, report.unchanged = len(plan.creates), len(plan.updates), plan.unchanged
+    report.pending = [PendingRow(row, existing.data.code, None) for existing, _, row in proposals]
     if report.errors or dry_run:
         return report
+    changed_accounts = _note_without_approval(plan)
     apply_plan(conn, plan, actor)
+    account_changes.applied_without_approval(conn, changed_accounts, actor)
+    report.pending = [
+        PendingRow(row, existing.data.code, account_changes.propose(conn, existing, accounts, actor).id)
+        for existing, accounts, row in proposals
+    ]
     report.written = True
     return report

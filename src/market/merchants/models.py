@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.db import Base, UTCDateTime, utcnow
 
-__all__ = ["ChangeRecord", "Merchant", "PaymentAccount", "Stall"]
+__all__ = ["AccountChange", "ChangeRecord", "Merchant", "PaymentAccount", "Stall"]
 
 # History grows with every edit of every stall; BIGINT on PostgreSQL, INTEGER (rowid) on SQLite.
 _BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -39,6 +39,9 @@ class Stall(Base):
     qr_displayed: Mapped[bool] = mapped_column(sa.Boolean)
     no_cashless_reason: Mapped[str | None] = mapped_column(sa.String(20))
     no_cashless_note: Mapped[str | None] = mapped_column(sa.Text)
+    # The printed card shows an account that is no longer the stall's: set when a change of accounts
+    # takes effect, cleared when a card is issued again.
+    card_reprint_needed: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     # Folded (lower-case, no diacritics) code, name and phone numbers, so that the database filters
     # "nguyen" → "Nguyễn" with a plain LIKE on SQLite and PostgreSQL alike.
     search_text: Mapped[str] = mapped_column(sa.Text)
@@ -110,3 +113,31 @@ class ChangeRecord(Base):
     field: Mapped[str] = mapped_column(sa.String(40))
     old_value: Mapped[str | None] = mapped_column(sa.Text)
     new_value: Mapped[str | None] = mapped_column(sa.Text)
+    # How a change of accounts was let through: who approved whose request, or that nobody had to.
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class AccountChange(Base):
+    """A proposed new list of receiving accounts for a stall, waiting for a second person.
+
+    Money cannot be redirected by one person: the stall keeps its accounts until someone other than
+    the requester approves. ``old_accounts`` is what the requester saw, so an approval applies
+    exactly the change the approver was shown. Accounts are stored in the validated ``Account`` shape.
+    """
+
+    __tablename__ = "account_changes"
+    __table_args__ = (
+        sa.CheckConstraint("state IN ('pending', 'approved', 'rejected', 'superseded')", name="state"),
+        sa.Index("ix_account_changes_state_stall_id", "state", "stall_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stall_id: Mapped[int] = mapped_column(sa.ForeignKey("stalls.id", ondelete="CASCADE"), index=True)
+    old_accounts: Mapped[list[dict[str, object]]] = mapped_column(sa.JSON)
+    new_accounts: Mapped[list[dict[str, object]]] = mapped_column(sa.JSON)
+    state: Mapped[str] = mapped_column(sa.String(10))
+    requested_by: Mapped[str] = mapped_column(sa.String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(sa.String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(sa.Text)

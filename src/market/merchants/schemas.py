@@ -14,6 +14,8 @@ from msgspec import UNSET, UnsetType
 
 __all__ = [
     "Account",
+    "AccountChangeOut",
+    "AccountChangePage",
     "AccountIn",
     "AccountOut",
     "ChangeOut",
@@ -29,6 +31,7 @@ __all__ = [
     "StallOut",
     "StallPage",
     "StallPatch",
+    "StallUpdate",
 ]
 
 
@@ -189,6 +192,8 @@ class OnboardingOut(msgspec.Struct, frozen=True, kw_only=True):
     no_cashless_reason: str | None
     no_cashless_reason_label: str | None
     no_cashless_note: str | None
+    # The printed card shows accounts the stall no longer has; cleared when a card is issued again.
+    card_reprint_needed: bool = False
 
 
 class StallOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -226,6 +231,8 @@ class ChangeOut(msgspec.Struct, frozen=True, kw_only=True):
     field: str
     old: str | None
     new: str | None
+    # For a change of accounts: who approved whose request, or that no second person had to.
+    note: str | None = None
 
 
 class HistoryPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -236,3 +243,39 @@ class HistoryPage(msgspec.Struct, frozen=True, kw_only=True):
     total: int
     limit: int
     offset: int
+
+
+class AccountChangeOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A proposed change of a stall's receiving accounts: old → new, who asked, who decided.
+
+    ``state`` is pending, approved, rejected or superseded (a newer request for the stall, or a
+    change applied without approval, replaced it).
+    """
+
+    id: int
+    stall: str
+    state: str
+    state_label: str
+    old_accounts: list[AccountOut]
+    new_accounts: list[AccountOut]
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    reason: str | None
+
+
+class AccountChangePage(msgspec.Struct, frozen=True, kw_only=True):
+    """Account changes, newest first; ``total`` counts every match."""
+
+    items: list[AccountChangeOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class StallUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    """What a change of a stall did: the stall as it now is, and the accounts part left pending (if any)."""
+
+    stall: StallOut
+    pending_change: AccountChangeOut | None = None

@@ -17,12 +17,11 @@ import sqlalchemy as sa
 from msgspec import UNSET, UnsetType
 from sqlalchemy.engine import Connection
 
-from market.banks import find_bank
 from market.db import utcnow
 from market.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from market.merchants import account_changes
 from market.merchants.history import Change, diff
 from market.merchants.schemas import (
-    AccountOut,
     HistoryPage,
     HolderOut,
     OnboardingOut,
@@ -31,23 +30,24 @@ from market.merchants.schemas import (
     StallOut,
     StallPage,
     StallPatch,
+    StallUpdate,
 )
 from market.merchants.search import search_clause
 from market.merchants.stall_codes import normalize_stall_code
+from market.merchants.stall_ops import account_out, check_accounts_free, find_stall, no_such_stall, write_stall
 from market.merchants.store import (
     StoredStall,
-    account_owners,
     accounts_table,
     count_stalls,
     insert_stalls,
     load_history,
     load_stalls,
+    set_card_reprint,
     stalls,
     update_stalls,
 )
 from market.merchants.validation import to_input, validate_stall
 from market.merchants.vocab import (
-    ACCOUNT_KINDS,
     CATEGORIES,
     FREQUENCIES,
     NO_CASHLESS_REASONS,
@@ -111,21 +111,7 @@ def _onboarding_clause(state: str) -> sa.ColumnElement[bool]:
 def to_out(stored: StoredStall, *, include_national_id: bool = False) -> StallOut:
     """The API view of a stored stall; the national ID only when asked for."""
     data = stored.data
-    accounts = []
-    for account in data.accounts:
-        bank = find_bank(account.bank_bin)
-        accounts.append(
-            AccountOut(
-                bank_bin=account.bank_bin,
-                bank_short_name=bank.short_name if bank else account.bank_bin,
-                bank_name=bank.name if bank else account.bank_bin,
-                account_number=account.account_number,
-                holder_name=account.holder_name,
-                kind=account.kind,
-                kind_label=ACCOUNT_KINDS.label(account.kind),
-                is_default=account.is_default,
-            )
-        )
+    accounts = [account_out(account) for account in data.accounts]
     state = onboarding_state(data)
     reason = data.no_cashless_reason
     return StallOut(
@@ -157,20 +143,10 @@ def to_out(stored: StoredStall, *, include_national_id: bool = False) -> StallOu
             no_cashless_reason=reason,
             no_cashless_reason_label=NO_CASHLESS_REASONS.label(reason) if reason else None,
             no_cashless_note=data.no_cashless_note,
+            card_reprint_needed=stored.card_reprint_needed,
         ),
         updated_at=stored.updated_at,
     )
-
-
-def _find(conn: Connection, code: str, *, for_update: bool = False) -> StoredStall:
-    try:
-        canonical = normalize_stall_code(code)
-    except ValueError:
-        canonical = None
-    found = load_stalls(conn, stalls.c.code == canonical, for_update=for_update) if canonical else []
-    if not found:
-        raise NotFoundError(f"Không có sạp {code!r} trong sổ / no stall {code!r} in the registry")
-    return found[0]
 
 
 def get_stall(conn: Connection, code: str, *, include_national_id: bool = False) -> StallOut:
@@ -179,7 +155,7 @@ def get_stall(conn: Connection, code: str, *, include_national_id: bool = False)
     Raises:
         NotFoundError: no such stall.
     """
-    return to_out(_find(conn, code), include_national_id=include_national_id)
+    return to_out(find_stall(conn, code), include_national_id=include_national_id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -239,17 +215,11 @@ def list_stalls(conn: Connection, filters: StallFilter, *, include_national_id: 
     return StallPage(items=items, total=total, limit=filters.limit, offset=filters.offset)
 
 
-def _check_accounts_free(conn: Connection, data: StallData) -> None:
-    owners = account_owners(conn, [(a.bank_bin, a.account_number) for a in data.accounts])
-    taken = [f"{number} (sạp {code})" for (_, number), code in owners.items() if code != data.code]
-    if taken:
-        raise ConflictError(
-            f"Tài khoản đã thuộc sạp khác / account already registered to another stall: {', '.join(taken)}"
-        )
-
-
 def create_stall(conn: Connection, stall: StallIn, actor: str) -> StallOut:
-    """Register a new stall.
+    """Register a new stall, with its first accounts in force at once.
+
+    A new stall's accounts need no second person: nobody is paying the stall yet, so there is no
+    money to redirect (it is the change of an existing stall's accounts that waits for approval).
 
     Raises:
         InvalidInputError: bad fields, each named.
@@ -258,13 +228,13 @@ def create_stall(conn: Connection, stall: StallIn, actor: str) -> StallOut:
     data = validate_stall(stall)
     if load_stalls(conn, stalls.c.code == data.code):
         raise ConflictError(f"Sạp {data.code} đã có trong sổ / stall {data.code} is already registered")
-    _check_accounts_free(conn, data)
+    check_accounts_free(conn, data)
     try:
         insert_stalls(conn, [data], actor, utcnow())
     except sa.exc.IntegrityError:
         # A concurrent request registered the same code or account between our check and insert.
         raise ConflictError(f"Sạp {data.code} hoặc tài khoản của sạp vừa được đăng ký / already registered") from None
-    return to_out(_find(conn, data.code))
+    return to_out(find_stall(conn, data.code))
 
 
 def _patched(base: StallIn, patch: StallPatch) -> StallIn:
@@ -283,24 +253,34 @@ def _patched(base: StallIn, patch: StallPatch) -> StallIn:
     return msgspec.structs.replace(base, **fields)
 
 
-def update_stall(conn: Connection, code: str, patch: StallPatch, actor: str) -> StallOut:
+def update_stall(conn: Connection, code: str, patch: StallPatch, actor: str, *, approval: bool = True) -> StallUpdate:
     """Change some fields of a stall, recording each change in its history.
+
+    A change of the accounts (add, replace, another default) waits for a second person when
+    ``approval`` is on (``MARKET_ACCOUNT_CHANGE_APPROVAL``): the other fields apply now, the
+    accounts become a pending change, and the stall keeps paying into its old ones. With approval
+    off they apply at once and the history says that nobody approved them.
 
     Raises:
         NotFoundError: no such stall.
         InvalidInputError: the changed stall breaks a rule; each field named.
         ConflictError: a new account already belongs to another stall.
     """
-    stored = _find(conn, code, for_update=True)
+    stored = find_stall(conn, code, for_update=True)
     data = validate_stall(_patched(to_input(stored.data), patch))
-    changes = diff(stored.data, data)
-    if changes:
-        _check_accounts_free(conn, data)
-        try:
-            update_stalls(conn, [(stored.id, data, changes)], actor, utcnow())
-        except sa.exc.IntegrityError:
-            raise ConflictError("Tài khoản vừa được đăng ký cho sạp khác / account just registered elsewhere") from None
-    return to_out(_find(conn, stored.data.code))
+    if data.accounts == stored.data.accounts:
+        write_stall(conn, stored, data, actor)
+        return StallUpdate(stall=to_out(find_stall(conn, stored.data.code)))
+    if not approval:
+        write_stall(conn, stored, data, actor, accounts_note=account_changes.APPLIED_WITHOUT_APPROVAL)
+        account_changes.applied_without_approval(conn, [stored.id], actor)
+        return StallUpdate(stall=to_out(find_stall(conn, stored.data.code)))
+    # Refuse an account of another stall before anything is written, as a PATCH always has.
+    check_accounts_free(conn, data)
+    others = validate_stall(_patched(to_input(stored.data), msgspec.structs.replace(patch, accounts=UNSET)))
+    write_stall(conn, stored, others, actor)
+    pending = account_changes.propose(conn, stored, data.accounts, actor)
+    return StallUpdate(stall=to_out(find_stall(conn, stored.data.code)), pending_change=pending)
 
 
 def stall_history(conn: Connection, code: str, *, limit: int = 100, offset: int = 0) -> HistoryPage:
@@ -312,7 +292,7 @@ def stall_history(conn: Connection, code: str, *, limit: int = 100, offset: int 
     """
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise InvalidInputError([FieldError("limit", f"limit 1–{MAX_PAGE}, offset >= 0")])
-    stored = _find(conn, code)
+    stored = find_stall(conn, code)
     items, total = load_history(conn, stored.id, limit, offset)
     return HistoryPage(stall=stored.data.code, items=items, total=total, limit=limit, offset=offset)
 
@@ -340,7 +320,7 @@ def record_qr_issued(conn: Connection, codes: Collection[str], actor: str, on: d
         try:
             wanted.add(normalize_stall_code(code))
         except ValueError:
-            raise NotFoundError(f"Không có sạp {code!r} trong sổ / no stall {code!r} in the registry") from None
+            raise no_such_stall(code) from None
     found = load_stalls(conn, stalls.c.code.in_(sorted(wanted)), for_update=True) if wanted else []
     missing = wanted - {stored.data.code for stored in found}
     if missing:
@@ -352,6 +332,8 @@ def record_qr_issued(conn: Connection, codes: Collection[str], actor: str, on: d
             data = msgspec.structs.replace(stored.data, qr_issued_on=on)
             items.append((stored.id, data, diff(stored.data, data)))
     update_stalls(conn, items, actor, utcnow())
+    # A card issued now shows the stall's current accounts.
+    set_card_reprint(conn, [stored.id for stored in found if stored.card_reprint_needed], False)
     return [data.code for _, data, _ in items]
 
 

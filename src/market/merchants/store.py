@@ -28,6 +28,7 @@ __all__ = [
     "insert_stalls",
     "load_history",
     "load_stalls",
+    "set_card_reprint",
     "stalls",
     "update_stalls",
 ]
@@ -42,11 +43,12 @@ _IN_LIMIT = 500
 
 
 class StoredStall(NamedTuple):
-    """A stall as stored: its row id, its data and when it last changed."""
+    """A stall as stored: its row id, its data, when it last changed, whether its card needs a reprint."""
 
     id: int
     data: StallData
     updated_at: dt.datetime
+    card_reprint_needed: bool = False
 
 
 _STALL_COLUMNS = (
@@ -70,6 +72,7 @@ _STALL_COLUMNS = (
     stalls.c.no_cashless_reason,
     stalls.c.no_cashless_note,
     stalls.c.updated_at,
+    stalls.c.card_reprint_needed,
 )
 
 
@@ -143,6 +146,7 @@ def load_stalls(
                 accounts=accounts.get(row.id, ()),
             ),
             updated_at=row.updated_at,
+            card_reprint_needed=bool(row.card_reprint_needed),
         )
         for row in rows
     ]
@@ -241,7 +245,15 @@ def insert_stalls(conn: Connection, items: Sequence[StallData], actor: str, now:
     _write_changes(
         conn,
         [
-            {"stall_id": i, "at": now, "actor": actor, "field": CREATED, "old_value": None, "new_value": d.code}
+            {
+                "stall_id": i,
+                "at": now,
+                "actor": actor,
+                "field": CREATED,
+                "old_value": None,
+                "new_value": d.code,
+                "note": None,
+            }
             for i, d in zip(ids, items, strict=True)
         ],
     )
@@ -279,7 +291,15 @@ def update_stalls(
     _write_changes(
         conn,
         [
-            {"stall_id": stall_id, "at": now, "actor": actor, "field": c.field, "old_value": c.old, "new_value": c.new}
+            {
+                "stall_id": stall_id,
+                "at": now,
+                "actor": actor,
+                "field": c.field,
+                "old_value": c.old,
+                "new_value": c.new,
+                "note": c.note,
+            }
             for stall_id, _, diffs in items
             for c in diffs
         ],
@@ -290,12 +310,26 @@ def load_history(conn: Connection, stall_id: int, limit: int, offset: int) -> tu
     """A stall's history entries, newest first, and how many there are in all."""
     total = conn.execute(sa.select(sa.func.count()).where(changes.c.stall_id == stall_id)).scalar_one()
     rows = conn.execute(
-        sa.select(changes.c.at, changes.c.actor, changes.c.field, changes.c.old_value, changes.c.new_value)
+        sa.select(
+            changes.c.at, changes.c.actor, changes.c.field, changes.c.old_value, changes.c.new_value, changes.c.note
+        )
         .where(changes.c.stall_id == stall_id)
         # Newest change first; the fields of one change keep their order.
         .order_by(changes.c.at.desc(), changes.c.id)
         .limit(limit)
         .offset(offset)
     )
-    items = [ChangeOut(at=r.at, actor=r.actor, field=r.field, old=r.old_value, new=r.new_value) for r in rows]
+    items = [
+        ChangeOut(at=r.at, actor=r.actor, field=r.field, old=r.old_value, new=r.new_value, note=r.note) for r in rows
+    ]
     return items, int(total)
+
+
+def set_card_reprint(conn: Connection, stall_ids: Collection[int], needed: bool) -> None:
+    """Mark (or clear) the stalls' printed cards as showing accounts they no longer have."""
+    if stall_ids:
+        conn.execute(
+            sa.update(stalls)
+            .where(stalls.c.id.in_(sorted(stall_ids)), stalls.c.card_reprint_needed != needed)
+            .values(card_reprint_needed=needed)
+        )

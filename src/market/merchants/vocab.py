@@ -14,6 +14,7 @@ from types import MappingProxyType
 from market.text import search_key
 
 __all__ = [
+    "ACCOUNT_CHANGE_STATES",
     "ACCOUNT_KINDS",
     "CATEGORIES",
     "FREQUENCIES",
@@ -116,5 +117,16 @@ ONBOARDING_STATES = Vocabulary(
         "qr_issued": "Đã cấp mã QR, chưa niêm yết",
         "account_only": "Có tài khoản, chưa có mã QR",
         "no_account": "Chưa có tài khoản",
+    },
+)
+
+# Where a proposed change of a stall's receiving accounts stands (market.merchants.account_changes).
+ACCOUNT_CHANGE_STATES = Vocabulary(
+    "account_change",
+    {
+        "pending": "Chờ duyệt",
+        "approved": "Đã duyệt",
+        "rejected": "Bị từ chối",
+        "superseded": "Đã được thay thế",
     },
 )

@@ -11,15 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from litestar import get, patch, post
+from litestar import Response, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from market.config import Settings
 from market.errors import FieldError, InvalidInputError
 from market.merchants import service
-from market.merchants.schemas import HistoryPage, StallIn, StallOut, StallPage, StallPatch
+from market.merchants.schemas import HistoryPage, StallIn, StallOut, StallPage, StallPatch, StallUpdate
 
 __all__ = ["ROUTES"]
 
@@ -103,13 +106,34 @@ async def get_merchant(
     return await _read(db_session, lambda c: service.get_stall(c, stall, include_national_id=with_id))
 
 
-@patch("/api/merchants/{stall:str}", tags=_TAGS, summary="Change a stall")
+@patch(
+    "/api/merchants/{stall:str}",
+    tags=_TAGS,
+    summary="Change a stall",
+    responses={
+        HTTP_202_ACCEPTED: ResponseSpec(
+            StallUpdate, description="The other fields applied; the new accounts wait for a second person"
+        )
+    },
+)
 async def patch_merchant(
-    db_session: NamedDependency[AsyncSession], stall: FromPath[str], data: JSONBody[StallPatch], user: Actor = None
-) -> StallOut:
-    """Change the fields given (``accounts`` replaces the list); each change goes to the history."""
+    db_session: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    stall: FromPath[str],
+    data: JSONBody[StallPatch],
+    user: Actor = None,
+) -> Response[StallOut | StallUpdate]:
+    """Change the fields given (``accounts`` replaces the list); each change goes to the history.
+
+    A change of the accounts waits for a second person's approval (``/api/account-changes``): the
+    answer is then 202 with the pending change and the stall, its other fields applied, its
+    accounts as before. With ``MARKET_ACCOUNT_CHANGE_APPROVAL=off`` it applies at once (200)."""
     actor = _actor(user)
-    return await _write(db_session, lambda c: service.update_stall(c, stall, data, actor))
+    approval = settings.account_changes_need_approval
+    done = await _write(db_session, lambda c: service.update_stall(c, stall, data, actor, approval=approval))
+    if done.pending_change is not None:
+        return Response(done, status_code=HTTP_202_ACCEPTED)
+    return Response(done.stall, status_code=HTTP_200_OK)
 
 
 @get("/api/merchants/{stall:str}/history", tags=_TAGS, summary="A stall's change history")
