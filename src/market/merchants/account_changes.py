@@ -116,15 +116,16 @@ def get_change(conn: Connection, change_id: int) -> AccountChangeOut:
 def list_changes(
     conn: Connection, *, state: str | None = PENDING, stall: str | None = None, limit: int = 100, offset: int = 0
 ) -> AccountChangePage:
-    """Account changes, newest first: in ``state`` (any state when ``None``), of ``stall`` when given.
+    """Account changes, newest first: in ``state`` (any state when ``None`` or "all"), of ``stall`` when given.
 
     Raises:
         InvalidInputError: an unknown state or a bad page size.
         NotFoundError: ``stall`` names no stall.
     """
     errors = []
-    code = state and ACCOUNT_CHANGE_STATES.lookup(state)
-    if state and code is None:
+    wanted = None if state in (None, "", "all") else state
+    code = wanted and ACCOUNT_CHANGE_STATES.lookup(wanted)
+    if wanted and code is None:
         errors.append(FieldError("state", f"chọn một trong / one of: {ACCOUNT_CHANGE_STATES.describe()}"))
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         errors.append(FieldError("limit", f"limit 1–{MAX_PAGE}, offset >= 0"))

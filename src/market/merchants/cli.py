@@ -193,9 +193,7 @@ def changes_command(stall: str | None, state: str) -> None:
     """List changes of stalls' receiving accounts (pending ones by default), newest first."""
     try:
         with sync_engine(cli_settings()) as engine, engine.connect() as conn:
-            page = account_changes.list_changes(
-                conn, state=None if state == "all" else state, stall=stall, limit=account_changes.MAX_PAGE
-            )
+            page = account_changes.list_changes(conn, state=state, stall=stall, limit=account_changes.MAX_PAGE)
     except MarketError as exc:
         _fail(str(exc))
     if not page.items:

@@ -244,6 +244,32 @@ _ERRORS: _S = {
     "error.422.title": ("Thông tin chưa đúng", "Invalid input"),
 }
 
+_ACCOUNT_CHANGES: _S = {
+    "changes.title": ("Đổi tài khoản chờ duyệt", "Account changes awaiting approval"),
+    "changes.lead": (
+        "Sạp vẫn nhận tiền vào tài khoản cũ cho đến khi một người thứ hai duyệt. "
+        "Người đề nghị không tự duyệt được. Sau khi duyệt, cần in lại thẻ QR của sạp.",
+        "The stall keeps its old accounts until a second person approves. "
+        "The requester cannot approve their own change. After approval the stall's QR card needs a reprint.",
+    ),
+    "changes.empty": ("Không có đề nghị nào chờ duyệt.", "No account change is waiting."),
+    "changes.count": ("{count} đề nghị chờ duyệt", "{count} waiting"),
+    "changes.item": ("Đề nghị #{id} · sạp {stall}", "Change #{id} · stall {stall}"),
+    "changes.requested": ("{who} đề nghị lúc {when}", "Requested by {who} at {when}"),
+    "changes.old": ("Tài khoản hiện tại", "Current accounts"),
+    "changes.new": ("Tài khoản đề nghị", "Proposed accounts"),
+    "changes.none": ("Chưa có tài khoản", "No account"),
+    "changes.approve": ("Duyệt, áp dụng ngay", "Approve and apply"),
+    "changes.reject": ("Từ chối", "Reject"),
+    "changes.reason": ("Lý do từ chối (bắt buộc)", "Reason for rejecting (required)"),
+    "changes.done.approved": (
+        "Đã duyệt đề nghị #{id}. Nhớ in lại thẻ QR của sạp.",
+        "Change #{id} approved. Remember to reprint the stall's QR card.",
+    ),
+    "changes.done.rejected": ("Đã từ chối đề nghị #{id}.", "Change #{id} rejected."),
+    "changes.failed": ("Không thực hiện được", "Could not be done"),
+}
+
 # Vocabulary labels in English; the Vietnamese ones come from the registry's vocabularies.
 _VOCAB_EN: Mapping[str, str] = {
     "category.fresh_food": "Fresh food",
@@ -294,6 +320,7 @@ STRINGS: Mapping[str, tuple[str, str]] = MappingProxyType(
         **_REPORT,
         **_ERRORS,
         **{f"reason.{code}": words for code, words in _REASONS.items()},
+        **_ACCOUNT_CHANGES,
     }
 )
 
