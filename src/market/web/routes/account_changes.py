@@ -56,7 +56,8 @@ class RejectForm(msgspec.Struct, kw_only=True):
     reason: str = ""
 
 
-State = Annotated[
+# ``state`` is a name Litestar reserves for the app state, hence ``show`` in Python.
+StateQuery = Annotated[
     str, QueryParameter(name="state", description="pending (default), approved, rejected, superseded or all")
 ]
 
@@ -64,14 +65,14 @@ State = Annotated[
 @get("/api/account-changes", tags=_TAGS, summary="Changes of stalls' accounts", opt=_APPROVE)
 async def list_account_changes(
     db_session: NamedDependency[AsyncSession],
-    state: State = "pending",
+    show: StateQuery = "pending",
     stall: FromQuery[str | None] = None,
     limit: FromQuery[int] = 100,
     offset: FromQuery[int] = 0,
 ) -> AccountChangePage:
     """Changes of stalls' receiving accounts, newest first; pending ones unless ``state`` says."""
     return await _read(
-        db_session, lambda c: account_changes.list_changes(c, state=state, stall=stall, limit=limit, offset=offset)
+        db_session, lambda c: account_changes.list_changes(c, state=show, stall=stall, limit=limit, offset=offset)
     )
 
 
