@@ -153,7 +153,7 @@ def test_the_page_rejects_with_a_reason(client):
     _register(client)
     change = _change_accounts(client).json()["pending_change"]
     url = f"{PAGE}/{change['id']}/tu-choi"
-    assert client.post(url, data={"reason": ""}, headers=_as("tuan"), follow_redirects=False).status_code == 409
+    assert client.post(url, data={"reason": ""}, headers=_as("tuan"), follow_redirects=False).status_code == 422
     done = client.post(url, data={"reason": "Sai số tài khoản"}, headers=_as("tuan"), follow_redirects=False)
     assert done.status_code == 303
     assert client.get(f"/api/account-changes/{change['id']}").json()["reason"] == "Sai số tài khoản"

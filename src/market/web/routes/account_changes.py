@@ -24,13 +24,19 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_303_SEE_OTHER,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from market.access.roles import Permission
 from market.config import Settings
-from market.errors import MarketError, NotFoundError
+from market.errors import InvalidInputError, MarketError, NotFoundError
 from market.merchants import account_changes
 from market.merchants.schemas import AccountChangeOut, AccountChangePage
 from market.web.routes.merchants import Actor, _actor, _read, _write
@@ -152,7 +158,11 @@ async def _decide_by_form(
         await _write(db_session, call)
     except MarketError as exc:
         await db_session.rollback()
-        status = HTTP_404_NOT_FOUND if isinstance(exc, NotFoundError) else HTTP_409_CONFLICT
+        status = HTTP_409_CONFLICT
+        if isinstance(exc, NotFoundError):
+            status = HTTP_404_NOT_FOUND
+        elif isinstance(exc, InvalidInputError):
+            status = HTTP_422_UNPROCESSABLE_ENTITY
         return await _render(request, settings, db_session, status=status, failed=exc.detail)
     lang = "&lang=en" if request.query_params.get("lang") == "en" else ""
     return Redirect(f"{PAGE_PATH}?done={change_id}&outcome={outcome}{lang}", status_code=HTTP_303_SEE_OTHER)
