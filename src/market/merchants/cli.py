@@ -108,12 +108,14 @@ def import_command(ctx: click.Context, file: Path, dry_run: bool, user: str | No
 
 @merchants.command("export")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default: standard output)."
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE (default: standard output); a FILE.xlsx is an Excel workbook.",
 )
 @click.option(
     "--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True, help="Header and value language."
 )
-@click.option("--delimiter", type=click.Choice([",", ";"]), default=",", show_default=True)
+@click.option("--delimiter", type=click.Choice([",", ";"]), default=",", show_default=True, help="CSV only.")
 @click.option("--include-national-id", is_flag=True, help="Include holders' national ID numbers (sensitive).")
 def export_command(out: Path | None, lang: Literal["vi", "en"], delimiter: str, include_national_id: bool) -> None:
     """Export every stall as CSV (or, to a FILE.xlsx, as a workbook), stall code first; it imports back unchanged.
