@@ -1,7 +1,7 @@
 """The design's dependency rule: each package imports only the packages before it.
 
 Order: merchants → payments → reconcile → adoption → access → web. Shared modules (banks, cliutil, config,
-db, errors, formats, text) are below all of them and import none of them. Inside reconcile:
+db, errors, formats, spreadsheet, text) are below all of them and import none of them. Inside reconcile:
 ingest → matching → ledger, over the modules the three share (notification, reasons, statuses, speedups);
 the matching core imports no database, no asyncio and no I/O. ``devtools`` (the demo market, the
 load simulator) may use every package but web, and only the command line imports it.
@@ -14,7 +14,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "market"
 ORDER = ["merchants", "payments", "reconcile", "adoption", "access", "web"]
-SHARED = ["banks", "cliutil", "config", "db", "errors", "formats", "text"]
+SHARED = ["banks", "cliutil", "config", "db", "errors", "formats", "spreadsheet", "text"]
 RECONCILE = SRC / "reconcile"
 RECONCILE_ORDER = ["ingest", "matching", "ledger"]
 RECONCILE_SHARED = ["notification", "reasons", "statuses", "speedups"]

@@ -5,7 +5,8 @@ attributes a transfer to the stall that owns the account, adoption counts stalls
 state. Entry points:
 
 - ``market.merchants.service``: register, change, read, list and search stalls; history.
-- ``market.merchants.importer`` / ``market.merchants.csvio``: CSV import (all or nothing) and export.
+- ``market.merchants.importer`` / ``market.merchants.csvio`` / ``market.merchants.xlsxio``: CSV and XLSX import
+  (all or nothing) and export.
 - ``market.merchants.cli``: ``market merchants import|export``; ``market.devtools.seed_registry``: demo data.
 """
 
