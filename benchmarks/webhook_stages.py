@@ -10,7 +10,7 @@ what that stage costs on the real request path:
   ``JournalWriter._flush`` does: this is the price (or the gain) of answering after a group commit.
 * ``POST /webhooks/_verify_<provider>``: the reading, then that wait, whose flush runs the
   provider's adapter (signature, decoding, the canonical notification) for every waiting
-  delivery in one loop, as ``JournalWriter._take`` does.
+  delivery in one loop, as ``JournalWriter._verify_waiting`` does.
 
 So the adapter costs ``_verify`` minus ``_suspend`` minus what ``_read`` adds to the no-op, and
 what the full webhook costs beyond ``_verify`` is the journal: its row, the INSERT and the
@@ -27,9 +27,9 @@ from litestar import MediaType, Request, Response, post
 from litestar.exceptions import HTTPException
 
 from market.db import utcnow
-from market.reconcile.ingest import journal
 from market.reconcile.ingest.adapters import PARSERS, RejectionError
 from market.reconcile.ingest.journal import Delivery
+from market.reconcile.ingest.journal.verify import verify
 from market.web.routes.webhooks import header_dict, read_webhook_body, rejection_status
 
 _OK = b'{"success":true}'
@@ -68,7 +68,8 @@ class _EmptyBatches:
 
 class _VerifyingBatches(_EmptyBatches):
     """:class:`_EmptyBatches` whose flush verifies every waiting delivery in one loop, as
-    ``JournalWriter._take`` does (the same ``journal._verified``), before releasing them."""
+    ``JournalWriter._verify_waiting`` does (the same :func:`~market.reconcile.ingest.journal.verify.verify`),
+    before releasing them."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -86,7 +87,7 @@ class _VerifyingBatches(_EmptyBatches):
         for future, delivery in zip(self._waiting, deliveries, strict=True):
             if not future.done():
                 # Refused (or a test event): answered there. A row would go on to the journal.
-                journal._verified(delivery, future)
+                verify(delivery, future)
         super()._flush()
 
 

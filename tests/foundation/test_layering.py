@@ -1,7 +1,7 @@
 """The design's dependency rule: each package imports only the packages before it.
 
 Order: merchants → payments → reconcile → adoption → access → web. Shared modules (banks, cliutil, config,
-db, errors, formats, text) are below all of them and import none of them. Inside reconcile:
+db, errors, formats, spreadsheet, text) are below all of them and import none of them. Inside reconcile:
 ingest → matching → ledger, over the modules the three share (notification, reasons, statuses, speedups);
 the matching core imports no database, no asyncio and no I/O. ``devtools`` (the demo market, the
 load simulator) may use every package but web, and only the command line imports it.
@@ -14,13 +14,14 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "market"
 ORDER = ["merchants", "payments", "reconcile", "adoption", "access", "web"]
-SHARED = ["banks", "cliutil", "config", "db", "errors", "formats", "text"]
+SHARED = ["banks", "cliutil", "config", "db", "errors", "formats", "spreadsheet", "text"]
 RECONCILE = SRC / "reconcile"
 RECONCILE_ORDER = ["ingest", "matching", "ledger"]
 RECONCILE_SHARED = ["notification", "reasons", "statuses", "speedups"]
 
 
-def _imports(path: Path) -> set[str]:
+def _all_imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, ours or not (``from a import b`` gives ``a`` and ``a.b``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -29,7 +30,11 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return {name for name in found if name == "market" or name.startswith("market.")}
+    return found
+
+
+def _imports(path: Path) -> set[str]:
+    return {name for name in _all_imports(path) if name == "market" or name.startswith("market.")}
 
 
 def _package_of(module: str) -> str | None:
@@ -79,18 +84,6 @@ def test_matching_core_and_packages_below_web_import_no_litestar():
 def test_the_rule_is_checked_at_all():
     # A guard against the walker silently finding nothing: the web app must import earlier packages.
     assert any(_imports(p) for p in (SRC / "web").rglob("*.py"))
-
-
-def _all_imports(path: Path) -> set[str]:
-    """Every module ``path`` imports, ours or not (``import a.b`` gives ``a.b``)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-    return found
 
 
 def _reconcile_part(module: str) -> str | None:

@@ -22,7 +22,7 @@ from market.reconcile.ingest.adapters import (
     vietqr_vn,
 )
 from market.reconcile.ingest.adapters.base import MAX_DONG, parse_bank_time, whole_dong
-from market.reconcile.ingest.journal import _sqlite_time
+from market.reconcile.ingest.journal.rows import _sqlite_time
 from market.reconcile.ingest.models import JournalEntry
 from market.reconcile.ingest.signatures import (
     casso_form,

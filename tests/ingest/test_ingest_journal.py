@@ -17,9 +17,12 @@ from conftest import make_settings
 from market.db import create_sync_engine_for, migrate
 from market.devtools import simulate as sim
 from market.errors import UnavailableError
-from market.reconcile.ingest import journal
 from market.reconcile.ingest.adapters import Accepted, ForgedRequestError, StaleRequestError, generic
 from market.reconcile.ingest.journal import Incoming, JournalWriter, Stored, write_batch
+from market.reconcile.ingest.journal import sqlite as journal_sqlite
+from market.reconcile.ingest.journal import writer as journal_writer
+from market.reconcile.ingest.journal.batch import _run_blocking, write_steps
+from market.reconcile.ingest.journal.rows import sql_for
 from market.reconcile.ingest.models import JournalEntry
 from market.reconcile.notification import Notification
 
@@ -330,7 +333,7 @@ def test_stopping_writes_what_is_waiting_and_refuses_the_rest(settings, engine):
 def test_sqlite_wal_is_checkpointed_in_the_background_and_stays_small(tmp_path, monkeypatch):
     # The event loop no longer checkpoints (it stalled for the disk); a thread does, often enough
     # that the WAL file is reused instead of growing with everything ever ingested.
-    monkeypatch.setattr(journal, "_CHECKPOINT_ROWS", 100)
+    monkeypatch.setattr(journal_sqlite, "_CHECKPOINT_ROWS", 100)
     path = tmp_path / "market.db"
     settings = make_settings(f"sqlite:///{path}")
     migrate(settings)
@@ -403,7 +406,7 @@ def test_postgresql_connection_lost_while_idle_is_replaced_without_a_503(postgre
 def test_postgresql_transactions_in_flight_together_each_commit_their_own_rows(postgres_engine, monkeypatch):
     # Two batches written at once must not share a connection: the second would become a
     # savepoint inside the first and be acknowledged on the first one's fate.
-    monkeypatch.setattr(journal, "_POSTGRESQL_IN_FLIGHT", 2)
+    monkeypatch.setattr(journal_writer, "_POSTGRESQL_IN_FLIGHT", 2)
     engine = postgres_engine
 
     async def scenario(holder):
@@ -498,17 +501,17 @@ def test_postgresql_a_copy_another_worker_stores_first_is_answered_as_stored(pos
     engine = postgres_engine
     with engine.begin() as conn:
         (original,) = write_batch(conn, [_delivery("sepay", "1", "FT-A")])
-    sql = journal._sql_for(engine.dialect)
+    sql = sql_for(engine.dialect)
     with engine.connect() as late:
         driver = late.connection.driver_connection
         cursor = driver.cursor()
 
         def run(query):  # each statement committed on its own, as the writer's autocommit
-            answer = journal._run_blocking(cursor, query)
+            answer = _run_blocking(cursor, query)
             driver.commit()
             return answer
 
-        steps = journal._write_rows(sql, [_delivery("casso", "9", "FT-A")])
+        steps = write_steps(sql, [_delivery("casso", "9", "FT-A")])
         query = next(steps)
         while query[0] != sql.insert_copy:  # the INSERT skipped it, its key is not journalled yet
             query = steps.send(run(query))

@@ -2,7 +2,7 @@
 
 On SQLite the group-commit writer hands each batch's rows to one multi-row INSERT; with the C
 kernels built, ``journal_rows`` builds those parameters. The other journal tests write through it;
-this file holds it to the Python row builder (``_Sql.row``, itself pinned to what SQLAlchemy stores
+this file holds it to the Python row builder (``DialectSql.row``, itself pinned to what SQLAlchemy stores
 by test_ingest_adapters.py) on random deliveries: any text, times in any zone, headers that need
 escaping. Without a build the tests skip, unless ``MARKET_TEST_REQUIRE_SPEEDUPS=1`` (CI).
 """
@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
 
-from market.reconcile.ingest.journal import Incoming, _json_text, _Sql, _sqlite_parameters, _sqlite_time
+from market.reconcile.ingest.journal import Incoming
+from market.reconcile.ingest.journal.rows import DialectSql, _sqlite_time, json_text, sqlite_parameters
 from market.reconcile.notification import Notification
 from market.reconcile.speedups import speedups
 from market.reconcile.statuses import STATUS_PENDING, STATUS_REVIEW
@@ -29,7 +30,7 @@ if speedups is None:
         pytest.fail("the C kernels are not built: run `make install` (needs a C compiler)", pytrace=False)
     pytest.skip("the C kernels are not built (no C compiler at install time)", allow_module_level=True)
 kernels = speedups
-SQL = _Sql(sqlite.dialect())
+SQL = DialectSql(sqlite.dialect())
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
 OPTIONAL = st.none() | TEXT
@@ -79,7 +80,7 @@ def python_rows(first_id: int, items: list[Incoming]) -> list[object]:
 
 
 def c_rows(first_id: int, items: list[Incoming]) -> list[object]:
-    return kernels.journal_rows(first_id, items, STATUS_PENDING, STATUS_REVIEW, _sqlite_time, _json_text)
+    return kernels.journal_rows(first_id, items, STATUS_PENDING, STATUS_REVIEW, _sqlite_time, json_text)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -109,7 +110,7 @@ def test_the_writer_builds_its_parameters_in_c() -> None:
     moment = dt.datetime(2025, 6, 1, 2, 15, 42, tzinfo=dt.UTC)
     headers = {"x-market-signature": "t=1,v1=ab", "content-type": "application/json"}
     item = _credit(moment, moment + dt.timedelta(seconds=1, microseconds=250), headers)
-    row = _sqlite_parameters(SQL, 41, [item])
+    row = sqlite_parameters(SQL, 41, [item])
     assert row == python_rows(41, [item])
     assert row[0] == 41
     assert row[8:10] == ["2025-06-01 02:15:42.000000", "2025-06-01 02:15:43.000250"]
@@ -144,5 +145,5 @@ def test_a_fallback_that_empties_the_callers_list_cannot_pull_items_from_under_i
         items.clear()
         return _sqlite_time(value)
 
-    rows = kernels.journal_rows(1, items, STATUS_PENDING, STATUS_REVIEW, emptying_time, _json_text)
+    rows = kernels.journal_rows(1, items, STATUS_PENDING, STATUS_REVIEW, emptying_time, json_text)
     assert rows == expected

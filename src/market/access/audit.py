@@ -9,18 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from market.access.models import AuditEvent
+from market.access.tables import audit_events_table
 from market.db import utcnow
 
 __all__ = ["AuditAction", "AuditEntry", "list_events", "record"]
 
-_events = cast(sa.Table, AuditEvent.__table__)
 _MAX_ACTOR = 64
 _MAX_SUBJECT = 120
 # Substrings of a detail key that mean its value is a secret.
@@ -79,7 +78,7 @@ def record(
     values = dict(detail or {})
     _check_no_secrets(values)
     conn.execute(
-        _events.insert().values(
+        audit_events_table.insert().values(
             at=now or utcnow(),
             actor=actor[:_MAX_ACTOR],
             action=action.value,
@@ -93,9 +92,9 @@ def list_events(
     conn: Connection, *, action: AuditAction | None = None, limit: int = 100, offset: int = 0
 ) -> list[AuditEntry]:
     """Events newest first, optionally of one kind."""
-    query = sa.select(_events).order_by(_events.c.id.desc()).limit(limit).offset(offset)
+    query = sa.select(audit_events_table).order_by(audit_events_table.c.id.desc()).limit(limit).offset(offset)
     if action is not None:
-        query = query.where(_events.c.action == action.value)
+        query = query.where(audit_events_table.c.action == action.value)
     return [
         AuditEntry(id=r.id, at=r.at, actor=r.actor, action=r.action, subject=r.subject, detail=dict(r.detail or {}))
         for r in conn.execute(query)

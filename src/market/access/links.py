@@ -8,7 +8,6 @@ the stall's links and signs out every phone they signed in.
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
 
 import msgspec
 import sqlalchemy as sa
@@ -16,18 +15,13 @@ from sqlalchemy.engine import Connection
 
 from market.access import audit
 from market.access.audit import AuditAction
-from market.access.models import StallLink, WebSession
 from market.access.secret_values import digest, new_secret
+from market.access.tables import links_table, sessions_table, stalls_table
 from market.db import utcnow
 from market.errors import NotFoundError
-from market.merchants.models import Stall
 from market.merchants.stall_codes import normalize_stall_code
 
 __all__ = ["LinkInfo", "create_link", "find_active_link", "link_path", "list_links", "revoke_links"]
-
-_links = cast(sa.Table, StallLink.__table__)
-_sessions = cast(sa.Table, WebSession.__table__)
-_stalls = cast(sa.Table, Stall.__table__)
 
 
 class LinkInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,7 +44,9 @@ def _stall(conn: Connection, code: str) -> tuple[int, str]:
         canonical = normalize_stall_code(code)
     except ValueError:
         canonical = None
-    row = conn.execute(sa.select(_stalls.c.id, _stalls.c.code).where(_stalls.c.code == canonical)).first()
+    row = conn.execute(
+        sa.select(stalls_table.c.id, stalls_table.c.code).where(stalls_table.c.code == canonical)
+    ).first()
     if row is None:
         raise NotFoundError(f"Không có sạp {code!r} trong sổ / no stall {code!r} in the registry")
     return row.id, row.code
@@ -68,9 +64,9 @@ def create_link(
     at = now or utcnow()
     token = new_secret()
     link_id = conn.execute(
-        _links.insert()
+        links_table.insert()
         .values(token_hash=digest(token), stall_id=stall_id, created_at=at, created_by=actor[:64])
-        .returning(_links.c.id)
+        .returning(links_table.c.id)
     ).scalar_one()
     audit.record(conn, AuditAction.LINK_CREATED, actor=actor, subject=f"stall:{code}", detail={"link": link_id}, now=at)
     return LinkInfo(id=link_id, stall_code=code, created_at=at, created_by=actor[:64], revoked_at=None), token
@@ -84,12 +80,12 @@ def revoke_links(conn: Connection, stall_code: str, *, actor: str, now: dt.datet
     """
     stall_id, code = _stall(conn, stall_code)
     at = now or utcnow()
-    live = sa.and_(_links.c.stall_id == stall_id, _links.c.revoked_at.is_(None))
-    ids = list(conn.execute(sa.select(_links.c.id).where(live)).scalars())
+    live = sa.and_(links_table.c.stall_id == stall_id, links_table.c.revoked_at.is_(None))
+    ids = list(conn.execute(sa.select(links_table.c.id).where(live)).scalars())
     if not ids:
         return 0
-    conn.execute(_links.update().where(_links.c.id.in_(ids)).values(revoked_at=at))
-    ended = conn.execute(_sessions.delete().where(_sessions.c.stall_link_id.in_(ids))).rowcount
+    conn.execute(links_table.update().where(links_table.c.id.in_(ids)).values(revoked_at=at))
+    ended = conn.execute(sessions_table.delete().where(sessions_table.c.stall_link_id.in_(ids))).rowcount
     audit.record(
         conn,
         AuditAction.LINK_REVOKED,
@@ -109,7 +105,7 @@ def find_active_link(conn: Connection, token: str) -> int | None:
     if not token:
         return None
     row = conn.execute(
-        sa.select(_links.c.id).where(_links.c.token_hash == digest(token), _links.c.revoked_at.is_(None))
+        sa.select(links_table.c.id).where(links_table.c.token_hash == digest(token), links_table.c.revoked_at.is_(None))
     ).first()
     return None if row is None else int(row.id)
 
@@ -117,10 +113,12 @@ def find_active_link(conn: Connection, token: str) -> int | None:
 def list_links(conn: Connection, stall_code: str | None = None) -> list[LinkInfo]:
     """Links, newest first, of one stall or of all."""
     query = (
-        sa.select(_links, _stalls.c.code).join(_stalls, _stalls.c.id == _links.c.stall_id).order_by(_links.c.id.desc())
+        sa.select(links_table, stalls_table.c.code)
+        .join(stalls_table, stalls_table.c.id == links_table.c.stall_id)
+        .order_by(links_table.c.id.desc())
     )
     if stall_code is not None:
-        query = query.where(_links.c.stall_id == _stall(conn, stall_code)[0])
+        query = query.where(links_table.c.stall_id == _stall(conn, stall_code)[0])
     return [
         LinkInfo(id=r.id, stall_code=r.code, created_at=r.created_at, created_by=r.created_by, revoked_at=r.revoked_at)
         for r in conn.execute(query)

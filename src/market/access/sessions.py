@@ -9,17 +9,15 @@ came with, so an id planted before sign-in (session fixation) is worth nothing a
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from market.access.models import StallLink, User, WebSession
 from market.access.roles import AuthMethod, Principal, holder_principal, staff_principal
 from market.access.secret_values import digest, new_secret
+from market.access.tables import links_table, merchants_table, sessions_table, stalls_table, users_table
 from market.config import Settings
-from market.merchants.models import Merchant, Stall
 
 __all__ = [
     "SessionPolicy",
@@ -30,11 +28,6 @@ __all__ = [
     "start_user_session",
 ]
 
-_sessions = cast(sa.Table, WebSession.__table__)
-_users = cast(sa.Table, User.__table__)
-_links = cast(sa.Table, StallLink.__table__)
-_stalls = cast(sa.Table, Stall.__table__)
-_merchants = cast(sa.Table, Merchant.__table__)
 # Writing last-seen on every request would make each page a write; a minute's precision is enough.
 _TOUCH_EVERY = dt.timedelta(minutes=1)
 
@@ -60,7 +53,7 @@ def _start(conn: Connection, values: dict[str, object], *, replacing: str | None
     if replacing:
         end_session(conn, replacing)
     cookie = new_secret()
-    conn.execute(_sessions.insert().values(id=digest(cookie), **values))
+    conn.execute(sessions_table.insert().values(id=digest(cookie), **values))
     return cookie
 
 
@@ -99,23 +92,23 @@ def start_link_session(
 def _lookup(conn: Connection, session_id: str) -> sa.Row[tuple[object, ...]] | None:
     query = (
         sa.select(
-            _sessions,
-            _users.c.username,
-            _users.c.full_name,
-            _users.c.role,
-            _users.c.disabled,
-            _links.c.stall_id,
-            _links.c.revoked_at,
-            _stalls.c.code.label("stall_code"),
-            _merchants.c.full_name.label("holder_name"),
+            sessions_table,
+            users_table.c.username,
+            users_table.c.full_name,
+            users_table.c.role,
+            users_table.c.disabled,
+            links_table.c.stall_id,
+            links_table.c.revoked_at,
+            stalls_table.c.code.label("stall_code"),
+            merchants_table.c.full_name.label("holder_name"),
         )
         .select_from(
-            _sessions.outerjoin(_users, _users.c.id == _sessions.c.user_id)
-            .outerjoin(_links, _links.c.id == _sessions.c.stall_link_id)
-            .outerjoin(_stalls, _stalls.c.id == _links.c.stall_id)
-            .outerjoin(_merchants, _merchants.c.stall_id == _links.c.stall_id)
+            sessions_table.outerjoin(users_table, users_table.c.id == sessions_table.c.user_id)
+            .outerjoin(links_table, links_table.c.id == sessions_table.c.stall_link_id)
+            .outerjoin(stalls_table, stalls_table.c.id == links_table.c.stall_id)
+            .outerjoin(merchants_table, merchants_table.c.stall_id == links_table.c.stall_id)
         )
-        .where(_sessions.c.id == session_id)
+        .where(sessions_table.c.id == session_id)
     )
     return conn.execute(query).first()
 
@@ -149,7 +142,7 @@ def resolve_session(conn: Connection, cookie: str, policy: SessionPolicy, *, now
     if row is None:
         return None
     if now >= row.expires_at or now >= row.idle_expires_at:
-        conn.execute(_sessions.delete().where(_sessions.c.id == session_id))
+        conn.execute(sessions_table.delete().where(sessions_table.c.id == session_id))
         return None
     principal = _principal(row)
     if principal is None:
@@ -157,8 +150,8 @@ def resolve_session(conn: Connection, cookie: str, policy: SessionPolicy, *, now
     if now - row.last_seen_at >= _TOUCH_EVERY:
         idle = policy.idle if row.user_id is not None else policy.link_age
         conn.execute(
-            _sessions.update()
-            .where(_sessions.c.id == session_id)
+            sessions_table.update()
+            .where(sessions_table.c.id == session_id)
             .values(last_seen_at=now, idle_expires_at=min(now + idle, row.expires_at))
         )
     return principal
@@ -166,13 +159,15 @@ def resolve_session(conn: Connection, cookie: str, policy: SessionPolicy, *, now
 
 def end_session(conn: Connection, cookie: str) -> bool:
     """Sign out: delete the session ``cookie`` names; whether there was one."""
-    result = conn.execute(_sessions.delete().where(_sessions.c.id == digest(cookie)))
+    result = conn.execute(sessions_table.delete().where(sessions_table.c.id == digest(cookie)))
     return bool(result.rowcount)
 
 
 def purge_expired(conn: Connection, *, now: dt.datetime) -> int:
     """Delete every session past either expiry; how many."""
     result = conn.execute(
-        _sessions.delete().where(sa.or_(_sessions.c.expires_at <= now, _sessions.c.idle_expires_at <= now))
+        sessions_table.delete().where(
+            sa.or_(sessions_table.c.expires_at <= now, sessions_table.c.idle_expires_at <= now)
+        )
     )
     return int(result.rowcount)

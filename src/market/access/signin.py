@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from enum import StrEnum
-from typing import cast
 
 import msgspec
 import sqlalchemy as sa
@@ -19,15 +18,14 @@ from sqlalchemy.engine import Connection
 from market.access import audit, throttle
 from market.access.audit import AuditAction
 from market.access.links import find_active_link
-from market.access.models import User
 from market.access.passwords import hash_password, needs_rehash, verify_against_dummy, verify_password
 from market.access.roles import AuthMethod, Principal, staff_principal
 from market.access.sessions import SessionPolicy, resolve_session, start_link_session, start_user_session
+from market.access.tables import users_table
 
 __all__ = ["ANONYMOUS", "Outcome", "SignInResult", "sign_in", "sign_in_by_link"]
 
 log = logging.getLogger("market.access")
-_users = cast(sa.Table, User.__table__)
 _MAX_TYPED = 64  # of a typed username, as logged
 # Who a failed attempt is recorded as: whoever typed the name has not shown they are that user.
 ANONYMOUS = "anonymous"
@@ -57,7 +55,7 @@ class SignInResult(msgspec.Struct, frozen=True, kw_only=True):
 def _check_password(conn: Connection, username: str, password: str) -> sa.Row[tuple[object, ...]] | None:
     """The user row when ``password`` is theirs and they are enabled; else ``None``, in the same time."""
     folded = username.strip().casefold()
-    row = conn.execute(sa.select(_users).where(_users.c.username == folded)).first()
+    row = conn.execute(sa.select(users_table).where(users_table.c.username == folded)).first()
     if row is None or row.disabled:
         verify_against_dummy(password)
         return None
@@ -93,7 +91,9 @@ def sign_in(
         return SignInResult(outcome=Outcome.WRONG, delay=after.delay)
     throttle.record_success(conn, username=typed)
     if needs_rehash(row.password_hash):
-        conn.execute(_users.update().where(_users.c.id == row.id).values(password_hash=hash_password(password)))
+        conn.execute(
+            users_table.update().where(users_table.c.id == row.id).values(password_hash=hash_password(password))
+        )
     cookie = start_user_session(conn, row.id, policy, now=now, replacing=replacing)
     audit.record(
         conn, AuditAction.SIGN_IN, actor=row.username, subject=row.username, detail={"address": address}, now=now

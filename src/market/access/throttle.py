@@ -11,14 +11,13 @@ username's count (not the address's: one right password must not wipe out guesse
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from market.access.models import SignInThrottle
+from market.access.tables import throttle_table
 from market.db import UTCDateTime
 
 __all__ = [
@@ -35,7 +34,6 @@ __all__ = [
     "username_key",
 ]
 
-_throttle = cast(sa.Table, SignInThrottle.__table__)
 _MAX_KEY = 120
 
 
@@ -97,7 +95,7 @@ def address_key(address: str) -> str:
 
 def _judge_key(conn: Connection, key: str, now: dt.datetime, policy: ThrottlePolicy) -> Verdict:
     row = conn.execute(
-        sa.select(_throttle.c.failures, _throttle.c.last_failed_at).where(_throttle.c.key == key)
+        sa.select(throttle_table.c.failures, throttle_table.c.last_failed_at).where(throttle_table.c.key == key)
     ).first()
     return Verdict() if row is None else judge(row.failures, row.last_failed_at, now, policy)
 
@@ -120,14 +118,16 @@ def check(
 def _count_failure(conn: Connection, key: str, now: dt.datetime, window: dt.timedelta) -> None:
     # One atomic statement, so that two workers failing at once both count.
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(_throttle).values(key=key, failures=1, first_failed_at=now, last_failed_at=now)
-    stale = _throttle.c.last_failed_at <= sa.literal(now - window, UTCDateTime())
+    stmt = insert(throttle_table).values(key=key, failures=1, first_failed_at=now, last_failed_at=now)
+    stale = throttle_table.c.last_failed_at <= sa.literal(now - window, UTCDateTime())
     conn.execute(
         stmt.on_conflict_do_update(
-            index_elements=[_throttle.c.key],
+            index_elements=[throttle_table.c.key],
             set_={
-                "failures": sa.case((stale, 1), else_=_throttle.c.failures + 1),
-                "first_failed_at": sa.case((stale, stmt.excluded.first_failed_at), else_=_throttle.c.first_failed_at),
+                "failures": sa.case((stale, 1), else_=throttle_table.c.failures + 1),
+                "first_failed_at": sa.case(
+                    (stale, stmt.excluded.first_failed_at), else_=throttle_table.c.first_failed_at
+                ),
                 "last_failed_at": stmt.excluded.last_failed_at,
             },
         )
@@ -159,10 +159,10 @@ def record_failure(
 
 def record_success(conn: Connection, *, username: str) -> None:
     """Clear the username's failures after a right password."""
-    conn.execute(_throttle.delete().where(_throttle.c.key == username_key(username)))
+    conn.execute(throttle_table.delete().where(throttle_table.c.key == username_key(username)))
 
 
 def purge(conn: Connection, *, now: dt.datetime, older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
     """Forget counts whose last failure is older than ``older_than``; how many."""
-    result = conn.execute(_throttle.delete().where(_throttle.c.last_failed_at <= now - older_than))
+    result = conn.execute(throttle_table.delete().where(throttle_table.c.last_failed_at <= now - older_than))
     return int(result.rowcount)

@@ -7,7 +7,6 @@ admin recognises it in a list. A revoked token, or one whose user is disabled, o
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
 
 import msgspec
 import sqlalchemy as sa
@@ -15,9 +14,9 @@ from sqlalchemy.engine import Connection
 
 from market.access import audit
 from market.access.audit import AuditAction
-from market.access.models import ApiToken, User
 from market.access.roles import AuthMethod, Principal, staff_principal
 from market.access.secret_values import digest, new_secret
+from market.access.tables import tokens_table, users_table
 from market.access.users import find_user
 from market.db import utcnow
 from market.errors import NotFoundError
@@ -28,9 +27,6 @@ __all__ = ["TOKEN_PREFIX", "TokenInfo", "create_token", "list_tokens", "resolve_
 TOKEN_PREFIX = "mkt_"  # noqa: S105 - a name, not a secret
 _SHOWN_CHARS = 8  # of the random part, in lists
 _TOUCH_EVERY = dt.timedelta(minutes=1)
-
-_tokens = cast(sa.Table, ApiToken.__table__)
-_users = cast(sa.Table, User.__table__)
 
 
 class TokenInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,9 +55,9 @@ def create_token(
     prefix = token[: len(TOKEN_PREFIX) + _SHOWN_CHARS]
     label = name.strip()[:80] or "api"
     token_id = conn.execute(
-        _tokens.insert()
+        tokens_table.insert()
         .values(token_hash=digest(token), prefix=prefix, name=label, user_id=user.id, created_at=at)
-        .returning(_tokens.c.id)
+        .returning(tokens_table.c.id)
     ).scalar_one()
     audit.record(
         conn,
@@ -86,9 +82,9 @@ def create_token(
 def list_tokens(conn: Connection) -> list[TokenInfo]:
     """Every token, newest first."""
     query = (
-        sa.select(_tokens, _users.c.username)
-        .join(_users, _users.c.id == _tokens.c.user_id)
-        .order_by(_tokens.c.id.desc())
+        sa.select(tokens_table, users_table.c.username)
+        .join(users_table, users_table.c.id == tokens_table.c.user_id)
+        .order_by(tokens_table.c.id.desc())
     )
     return [
         TokenInfo(
@@ -111,16 +107,16 @@ def revoke_token(conn: Connection, token_id: int, *, actor: str, now: dt.datetim
         NotFoundError: no such token.
     """
     row = conn.execute(
-        sa.select(_tokens.c.revoked_at, _tokens.c.prefix, _users.c.username)
-        .join(_users, _users.c.id == _tokens.c.user_id)
-        .where(_tokens.c.id == token_id)
+        sa.select(tokens_table.c.revoked_at, tokens_table.c.prefix, users_table.c.username)
+        .join(users_table, users_table.c.id == tokens_table.c.user_id)
+        .where(tokens_table.c.id == token_id)
     ).first()
     if row is None:
         raise NotFoundError(f"không có token {token_id} / no token {token_id}")
     if row.revoked_at is not None:
         return False
     at = now or utcnow()
-    conn.execute(_tokens.update().where(_tokens.c.id == token_id).values(revoked_at=at))
+    conn.execute(tokens_table.update().where(tokens_table.c.id == token_id).values(revoked_at=at))
     audit.record(
         conn,
         AuditAction.TOKEN_REVOKED,
@@ -141,21 +137,21 @@ def resolve_token(conn: Connection, token: str, *, now: dt.datetime) -> Principa
         return None
     row = conn.execute(
         sa.select(
-            _tokens.c.id.label("token_id"),
-            _tokens.c.last_used_at,
-            _users.c.id.label("user_id"),
-            _users.c.username,
-            _users.c.full_name,
-            _users.c.role,
-            _users.c.disabled,
+            tokens_table.c.id.label("token_id"),
+            tokens_table.c.last_used_at,
+            users_table.c.id.label("user_id"),
+            users_table.c.username,
+            users_table.c.full_name,
+            users_table.c.role,
+            users_table.c.disabled,
         )
-        .join(_users, _users.c.id == _tokens.c.user_id)
-        .where(_tokens.c.token_hash == digest(token), _tokens.c.revoked_at.is_(None))
+        .join(users_table, users_table.c.id == tokens_table.c.user_id)
+        .where(tokens_table.c.token_hash == digest(token), tokens_table.c.revoked_at.is_(None))
     ).first()
     if row is None or row.disabled:
         return None
     if row.last_used_at is None or now - row.last_used_at >= _TOUCH_EVERY:
-        conn.execute(_tokens.update().where(_tokens.c.id == row.token_id).values(last_used_at=now))
+        conn.execute(tokens_table.update().where(tokens_table.c.id == row.token_id).values(last_used_at=now))
     return staff_principal(
         user_id=row.user_id,
         username=row.username,

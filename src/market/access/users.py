@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import cast
 
 import msgspec
 import sqlalchemy as sa
@@ -16,9 +15,9 @@ from sqlalchemy.engine import Connection
 
 from market.access import audit
 from market.access.audit import AuditAction
-from market.access.models import User, WebSession
 from market.access.passwords import check_password_policy, hash_password
 from market.access.roles import STAFF_ROLES, Role
+from market.access.tables import sessions_table, users_table
 from market.db import utcnow
 from market.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
 
@@ -33,8 +32,6 @@ __all__ = [
     "set_role",
 ]
 
-_users = cast(sa.Table, User.__table__)
-_sessions = cast(sa.Table, WebSession.__table__)
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 
 
@@ -97,7 +94,7 @@ def _info(row: sa.Row[tuple[object, ...]]) -> UserInfo:
 
 
 def _row(conn: Connection, username: str) -> sa.Row[tuple[object, ...]]:
-    row = conn.execute(sa.select(_users).where(_users.c.username == normalize_username(username))).first()
+    row = conn.execute(sa.select(users_table).where(users_table.c.username == normalize_username(username))).first()
     if row is None:
         raise NotFoundError(f"không có người dùng {username!r} / no user {username!r}")
     return row
@@ -114,7 +111,7 @@ def find_user(conn: Connection, username: str) -> UserInfo:
 
 def list_users(conn: Connection) -> list[UserInfo]:
     """Every user, by username."""
-    return [_info(r) for r in conn.execute(sa.select(_users).order_by(_users.c.username))]
+    return [_info(r) for r in conn.execute(sa.select(users_table).order_by(users_table.c.username))]
 
 
 def add_user(conn: Connection, username: str, *, role: str, password: str, full_name: str = "", actor: str) -> UserInfo:
@@ -128,11 +125,11 @@ def add_user(conn: Connection, username: str, *, role: str, password: str, full_
     name = normalize_username(username)
     staff_role = _staff_role(role)
     check_password_policy(password)
-    if conn.execute(sa.select(_users.c.id).where(_users.c.username == name)).first() is not None:
+    if conn.execute(sa.select(users_table.c.id).where(users_table.c.username == name)).first() is not None:
         raise ConflictError(f"tên đăng nhập {name!r} đã có / username {name!r} is taken")
     now = utcnow()
     conn.execute(
-        _users.insert().values(
+        users_table.insert().values(
             username=name,
             full_name=full_name.strip() or name,
             role=staff_role.value,
@@ -147,7 +144,7 @@ def add_user(conn: Connection, username: str, *, role: str, password: str, full_
 
 
 def _end_sessions(conn: Connection, user_id: int) -> None:
-    conn.execute(_sessions.delete().where(_sessions.c.user_id == user_id))
+    conn.execute(sessions_table.delete().where(sessions_table.c.user_id == user_id))
 
 
 def disable_user(conn: Connection, username: str, *, actor: str) -> UserInfo:
@@ -158,7 +155,7 @@ def disable_user(conn: Connection, username: str, *, actor: str) -> UserInfo:
     """
     row = _row(conn, username)
     now = utcnow()
-    conn.execute(_users.update().where(_users.c.id == row.id).values(disabled=True, updated_at=now))
+    conn.execute(users_table.update().where(users_table.c.id == row.id).values(disabled=True, updated_at=now))
     _end_sessions(conn, row.id)
     audit.record(conn, AuditAction.USER_DISABLED, actor=actor, subject=row.username, now=now)
     return find_user(conn, row.username)
@@ -175,7 +172,9 @@ def set_password(conn: Connection, username: str, password: str, *, actor: str) 
     check_password_policy(password)
     now = utcnow()
     conn.execute(
-        _users.update().where(_users.c.id == row.id).values(password_hash=hash_password(password), updated_at=now)
+        users_table.update()
+        .where(users_table.c.id == row.id)
+        .values(password_hash=hash_password(password), updated_at=now)
     )
     _end_sessions(conn, row.id)
     audit.record(conn, AuditAction.PASSWORD_CHANGED, actor=actor, subject=row.username, now=now)
@@ -191,7 +190,7 @@ def set_role(conn: Connection, username: str, role: str, *, actor: str) -> UserI
     row = _row(conn, username)
     staff_role = _staff_role(role)
     now = utcnow()
-    conn.execute(_users.update().where(_users.c.id == row.id).values(role=staff_role.value, updated_at=now))
+    conn.execute(users_table.update().where(users_table.c.id == row.id).values(role=staff_role.value, updated_at=now))
     _end_sessions(conn, row.id)
     audit.record(
         conn,

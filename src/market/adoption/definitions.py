@@ -1,8 +1,8 @@
 """What each adoption figure means: the text users read in the API, the reports and the CLI.
 
 Every figure is a count of stalls (or receipts) over a stated denominator, never a bare
-percentage (reporting.md §1.3, §2.2). The definitions follow reporting.md §1.4 and the
-GSMA-style "active in the last 30 / 90 days" rule of §3.
+percentage. The definitions follow the commune's "Xã hội số" indicators and the GSMA-style
+"active in the last 30 / 90 days" rule.
 
 Rules common to every figure (also rendered as :data:`RULES`):
 
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 # "Regular" = cashless receipts on at least 8 distinct days of the last 30: about two market
-# days a week, which separates routine use from the occasional transfer (reporting.md §3, item 4).
+# days a week, which separates routine use from the occasional transfer.
 REGULAR_MIN_DAYS = 8
 REGULAR_WINDOW_DAYS = 30
 
@@ -153,14 +153,14 @@ _BY_KEY = {d.key: d for d in DEFINITIONS}
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
-    """A target share in percent and where it comes from (reporting.md §6: keep the basis with the number)."""
+    """A target share in percent and where it comes from (the basis is kept with the number)."""
 
     percent: float
     basis: str
 
 
 # Default targets of the commune report. The province's own thresholds (QĐ 1993/QĐ-UBND) could not
-# be found (reporting.md §7), so these are the published local practice of §1.3, each replaceable
+# be found, so these are published local practice, each replaceable
 # with ``market report target set``.
 TARGETS: dict[str, Target] = {
     "bank_account": Target(percent=100, basis="Thực tiễn xã NTM thông minh: 100% tiểu thương có tài khoản"),
@@ -169,7 +169,7 @@ TARGETS: dict[str, Target] = {
     "transacting_30d": Target(percent=80, basis="Mô hình chợ 4.0 Nam Định: trên 80% tiểu thương thanh toán số"),
 }
 
-# The funnel from being on the register to paying routinely (issue 8); each step counts the
+# The funnel from being on the register to paying routinely; each step counts the
 # stalls that reached it *and every step before it*, so it only narrows.
 FUNNEL: tuple[tuple[str, str], ...] = (
     ("active", "Đang kinh doanh / trading"),

@@ -1,10 +1,10 @@
 """Tables of the commune report: survey indicators entered by hand, and the report's settings.
 
-Some "Xã hội số" indicators cannot be measured by the platform (reporting.md §1.4: residents'
+Some "Xã hội số" indicators cannot be measured by the platform (residents'
 smartphone use, working-age people with an online payment account): the commune enters them
 from its survey, as a numerator and a denominator with the survey's date and source, and the
 report shows them marked as such. Targets and the report's letterhead (issuing body, place,
-signatory) are settings the commune changes without a new release (reporting.md §6).
+signatory) are settings the commune changes without a new release.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class SurveyIndicator(Base):
     name: Mapped[str] = mapped_column(sa.Text)
     numerator: Mapped[int] = mapped_column(sa.BigInteger)
     denominator: Mapped[int] = mapped_column(sa.BigInteger)
-    # Who the denominator counts: "độ tuổi lao động" is not the national "15 tuổi trở lên" (reporting.md §1.4).
+    # Who the denominator counts: "độ tuổi lao động" is not the national "15 tuổi trở lên".
     denominator_note: Mapped[str | None] = mapped_column(sa.Text)
     target_percent: Mapped[float | None] = mapped_column(sa.Numeric(5, 2, asdecimal=False))
     surveyed_on: Mapped[dt.date] = mapped_column(sa.Date)

@@ -7,7 +7,8 @@ state. Entry points:
 - ``market.merchants.service``: register, change, read, list and search stalls; history.
 - ``market.merchants.account_changes``: a change of a stall's receiving accounts waits for a second
   person's approval (``MARKET_ACCOUNT_CHANGE_APPROVAL``); approve, reject, list.
-- ``market.merchants.importer`` / ``market.merchants.csvio``: CSV import (all or nothing) and export.
+- ``market.merchants.importer`` / ``market.merchants.csvio`` / ``market.merchants.xlsxio``: CSV and XLSX import
+  (all or nothing) and export.
 - ``market.merchants.cli``: ``market merchants import|export|changes|approve|reject``;
   ``market.devtools.seed_registry``: demo data.
 """

@@ -1,8 +1,9 @@
-"""``market merchants import FILE.csv [--dry-run]``, ``export [--out FILE]``, and the account changes
-waiting for a second person: ``changes [--stall S]``, ``approve CHANGE_ID``, ``reject CHANGE_ID --reason``.
+"""``market merchants import FILE.csv|FILE.xlsx [--dry-run]``, ``export [--out FILE]``, and the account
+changes waiting for a second person: ``changes [--stall S]``, ``approve CHANGE_ID``, ``reject CHANGE_ID --reason``.
 
-Approving and rejecting record the actor as ``cli:<os user>``: the command line is run on the server
-by its operator.
+The file's extension chooses the format: ``.xlsx`` is an Excel workbook, anything else is CSV (the default
+and the contract). Approving and rejecting record the actor as ``cli:<os user>``: the command line is run
+on the server by its operator.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from market.merchants.csvio import write_csv
 from market.merchants.importer import ImportReport, import_csv
 from market.merchants.schemas import AccountChangeOut, AccountOut
 from market.merchants.service import all_stalls
+from market.merchants.xlsxio import write_xlsx
 
 __all__ = ["COMMANDS", "merchants"]
 
@@ -47,6 +49,10 @@ class _Progress:
     def step(self, count: int) -> None:
         if self._bar is not None:
             self._bar.update(count)
+
+
+def _is_xlsx(path: Path) -> bool:
+    return path.suffix.lower() == ".xlsx"
 
 
 def _print_report(report: ImportReport, dry_run: bool) -> None:
@@ -88,7 +94,7 @@ def merchants() -> None:
 @click.option("--user", default=None, help="Who makes the change, for the history (default: $USER).")
 @click.pass_context
 def import_command(ctx: click.Context, file: Path, dry_run: bool, user: str | None) -> None:
-    """Import stalls from FILE.csv (UTF-8 with or without BOM, "," or ";", Vietnamese or English headers).
+    """Import stalls from FILE.csv (UTF-8 with or without BOM, "," or ";", Vietnamese or English headers) or FILE.xlsx.
 
     All or nothing: any bad row writes nothing; each problem is listed by row and column, and
     the command exits with status 2. Importing the same file again changes nothing.
@@ -108,6 +114,7 @@ def import_command(ctx: click.Context, file: Path, dry_run: bool, user: str | No
                 dry_run=dry_run,
                 progress=progress.step,
                 on_rows=progress.start,
+                file_format="xlsx" if _is_xlsx(file) else "csv",
             )
             if not report.written:
                 transaction.rollback()
@@ -118,17 +125,19 @@ def import_command(ctx: click.Context, file: Path, dry_run: bool, user: str | No
 
 @merchants.command("export")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default: standard output)."
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE (default: standard output); a FILE.xlsx is an Excel workbook.",
 )
 @click.option(
     "--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True, help="Header and value language."
 )
-@click.option("--delimiter", type=click.Choice([",", ";"]), default=",", show_default=True)
+@click.option("--delimiter", type=click.Choice([",", ";"]), default=",", show_default=True, help="CSV only.")
 @click.option("--include-national-id", is_flag=True, help="Include holders' national ID numbers (sensitive).")
 def export_command(out: Path | None, lang: Literal["vi", "en"], delimiter: str, include_national_id: bool) -> None:
-    """Export every stall as CSV, stall code first; it imports back unchanged.
+    """Export every stall as CSV (or, to a FILE.xlsx, as a workbook), stall code first; it imports back unchanged.
 
-    A file written with --out starts with a byte-order mark so that Excel reads the diacritics.
+    A CSV file written with --out starts with a byte-order mark so that Excel reads the diacritics.
     """
     with sync_engine(cli_settings()) as engine, engine.connect() as conn:
         stalls = all_stalls(conn)
@@ -138,8 +147,12 @@ def export_command(out: Path | None, lang: Literal["vi", "en"], delimiter: str, 
         write_csv(buffer, stalls, **options)
         click.echo(buffer.getvalue(), nl=False)
         return
-    with out.open("w", encoding="utf-8-sig", newline="") as handle:
-        count = write_csv(handle, stalls, **options)
+    if _is_xlsx(out):
+        with out.open("wb") as binary:
+            count = write_xlsx(binary, stalls, lang=lang, include_national_id=include_national_id)
+    else:
+        with out.open("w", encoding="utf-8-sig", newline="") as handle:
+            count = write_csv(handle, stalls, **options)
     click.echo(f"Đã xuất {count} sạp vào {out} / exported {count} stalls", err=True)
 
 

@@ -5,6 +5,10 @@ the delimiter under a Vietnamese locale, Vietnamese headers, "có"/"không" for 
 dd/mm/yyyy and decimal commas. The reader accepts all of that and English equivalents; each row
 becomes a set of field values (``RowInput``) that the importer lays over the stored stall, so a
 column missing from the file (the national ID, absent from default exports) leaves that field alone.
+
+Exports are safe to open: a text cell a spreadsheet would read as a formula (a holder named
+``=1+1``) is written with a leading ``'`` (:mod:`market.spreadsheet`), and the reader drops that
+``'`` again, so an export imports back to the same stalls. The XLSX form is in ``xlsxio``.
 """
 
 from __future__ import annotations
@@ -19,15 +23,20 @@ from market.banks import find_bank
 from market.formats import date_vi
 from market.merchants.schemas import AccountIn, StallData
 from market.merchants.vocab import ACCOUNT_KINDS, CATEGORIES, FREQUENCIES, NO_CASHLESS_REASONS, STATUSES, Vocabulary
+from market.spreadsheet import neutralise, restore
 from market.text import search_key
 
 __all__ = [
     "COLUMNS",
     "Column",
     "CsvFileError",
+    "Lang",
     "RowError",
     "RowInput",
+    "export_cells",
+    "export_columns",
     "read_rows",
+    "rows_from_records",
     "write_csv",
 ]
 
@@ -251,8 +260,21 @@ def read_rows(data: bytes) -> tuple[list[RowInput], dict[str, str], list[RowErro
     if not text.strip():
         raise CsvFileError([RowError(1, "", "tệp rỗng / the file is empty")])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0]), strict=True)
-    records = _records(reader)
-    _, header = next(records)
+    return rows_from_records(_records(reader))
+
+
+def rows_from_records(
+    records: Iterator[tuple[int, list[str]]],
+) -> tuple[list[RowInput], dict[str, str], list[RowError]]:
+    """The rows of a sheet given as (row number, cell texts), the header first; see :func:`read_rows`.
+
+    Raises:
+        CsvFileError: no header row, or unusable headers.
+    """
+    first = next(records, None)
+    if first is None:
+        raise CsvFileError([RowError(1, "", "tệp rỗng / the file is empty")])
+    _, header = first
     columns, shown, header_errors = _map_header(header)
     if header_errors:
         raise CsvFileError(header_errors)
@@ -274,12 +296,15 @@ def read_rows(data: bytes) -> tuple[list[RowInput], dict[str, str], list[RowErro
 
 
 def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    """(Excel row number, cells) for each record, the header first; CSV syntax errors become a CsvFileError."""
+    """(Excel row number, cells) for each record, the header first; CSV syntax errors become a CsvFileError.
+
+    A cell our export wrote with a leading ``'`` (text that starts like a formula) is read as the text itself.
+    """
     number = 0
     try:
         for cells in reader:
             number += 1
-            yield number, cells
+            yield number, [restore(cell) for cell in cells]
     except csv.Error as exc:
         raise CsvFileError([RowError(number + 1, "", f"CSV hỏng: {exc} / malformed CSV")]) from None
 
@@ -296,7 +321,13 @@ def _bank_name(bin_: str) -> str:
     return bank.short_name if found is not None and found.bin == bin_ else bin_
 
 
-def _cells(data: StallData, lang: Lang) -> dict[str, str]:
+def export_columns(include_national_id: bool) -> list[Column]:
+    """The export's columns, in order; the national ID only when asked."""
+    return [c for c in COLUMNS if include_national_id or c.name != "national_id"]
+
+
+def export_cells(data: StallData, lang: Lang) -> dict[str, str]:
+    """One stall's cells as the export writes them (text, before any formula guard), by column name."""
     vi = lang == "vi"
 
     def choice(vocab: Vocabulary, code: str | None) -> str:
@@ -352,13 +383,14 @@ def write_csv(
     """Write the registry as CSV (stall code first); the national ID only when asked. Returns the row count.
 
     The file reads back with ``read_rows`` to the same stalls, whatever ``lang`` and ``delimiter``.
+    Every cell is text (the area too, written ``4,5`` in Vietnamese), so each one is guarded.
     """
-    columns = [c for c in COLUMNS if include_national_id or c.name != "national_id"]
+    columns = export_columns(include_national_id)
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow([c.label if lang == "vi" else c.name for c in columns])
     count = 0
     for data in stalls:
-        cells = _cells(data, lang)
-        writer.writerow([cells[c.name] for c in columns])
+        cells = export_cells(data, lang)
+        writer.writerow([neutralise(cells[c.name]) for c in columns])
         count += 1
     return count

@@ -1,4 +1,4 @@
-"""Bulk import of a registry CSV: validate every row in Python, then write in one transaction.
+"""Bulk import of a registry CSV (or XLSX workbook): validate every row in Python, then write in one transaction.
 
 All or nothing: a single bad row (or a file that is not CSV at all) writes nothing, and the
 report names every problem by Excel row and column. Rows are laid over the stored stall, so
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from sqlalchemy.engine import Connection
@@ -29,12 +29,14 @@ from market.merchants.service import ImportPlan, apply_plan, plan_import
 from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.store import StoredStall, load_stalls
 from market.merchants.validation import to_input, validate_stall
+from market.merchants.xlsxio import read_xlsx_rows
 
 __all__ = ["ImportReport", "PendingRow", "import_csv"]
 
 _LABELS = {c.name: c.label for c in COLUMNS}
 _BY_PATH = {c.path: c.name for c in COLUMNS}
 _ACCOUNT_PATH = re.compile(r"accounts\[(\d+)\](?:\.(\w+))?")
+_READERS = {"csv": read_rows, "xlsx": read_xlsx_rows}
 
 
 @dataclass(frozen=True)
@@ -221,8 +223,9 @@ def import_csv(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
     on_rows: Callable[[int], None] | None = None,
+    file_format: Literal["csv", "xlsx"] = "csv",
 ) -> ImportReport:
-    """Import a registry CSV in the caller's transaction; write only when every row is valid.
+    """Import a registry CSV (or workbook) in the caller's transaction; write only when every row is valid.
 
     The caller commits when ``report.written`` is true (and rolls back otherwise).
     ``on_rows`` is told how many data rows there are before validation starts (for a progress
@@ -231,7 +234,7 @@ def import_csv(
     """
     report = ImportReport()
     try:
-        rows, shown, errors = read_rows(data)
+        rows, shown, errors = _READERS[file_format](data)
     except CsvFileError as exc:
         report.errors = exc.errors
         return report

@@ -1,7 +1,7 @@
 """The registry's controlled vocabularies: the codes stored, and the Vietnamese labels people read.
 
 Codes are short English words (stable in the database, the API and CSV exports); every code has
-a Vietnamese label (reporting.md §4, §5 glossary) that the CSV import also accepts in place of
+a Vietnamese label that the CSV import also accepts in place of
 the code, so a spreadsheet typed by the market office can say "Hàng khô" instead of ``dry_goods``.
 """
 
@@ -61,7 +61,7 @@ class Vocabulary:
         return ", ".join(f"{code} ({label})" for code, label in self.labels.items())
 
 
-# Goods categories (ngành hàng); NĐ 60/2024 asks larger markets to zone by category (reporting.md §4).
+# Goods categories (ngành hàng); NĐ 60/2024 asks larger markets to zone by category.
 CATEGORIES = Vocabulary(
     "category",
     {
@@ -75,21 +75,21 @@ CATEGORIES = Vocabulary(
     {"fresh food": "fresh_food", "dry goods": "dry_goods", "food stall": "food_stall", "Tạp hóa": "dry_goods"},
 )
 
-# Trading status (tình trạng kinh doanh): trading / suspended / stopped (reporting.md §5 glossary).
+# Trading status (tình trạng kinh doanh): trading / suspended / stopped.
 STATUSES = Vocabulary(
     "status",
     {"active": "Đang kinh doanh", "paused": "Tạm ngưng", "left": "Ngưng kinh doanh"},
     {"Ngưng": "left", "Đã nghỉ": "left"},
 )
 
-# Trading frequency (tần suất buôn bán): hằng ngày / theo phiên / thời vụ (reporting.md §4).
+# Trading frequency (tần suất buôn bán): hằng ngày / theo phiên / thời vụ.
 FREQUENCIES = Vocabulary(
     "trading_frequency",
     {"daily": "Hằng ngày", "session": "Theo phiên chợ", "seasonal": "Thời vụ"},
     {"Hàng ngày": "daily", "Theo phiên": "session", "by session": "session", "market session": "session"},
 )
 
-# Why a holder does not take cashless payments yet (reporting.md §1.4, "30 % ... buôn bán nhỏ lẻ").
+# Why a holder does not take cashless payments yet ("30 % ... buôn bán nhỏ lẻ").
 NO_CASHLESS_REASONS = Vocabulary(
     "no_cashless_reason",
     {
@@ -102,7 +102,7 @@ NO_CASHLESS_REASONS = Vocabulary(
     {"small or irregular": "small_irregular", "Nhỏ lẻ": "small_irregular", "Khách trả tiền mặt": "prefers_cash"},
 )
 
-# Payment account kinds (reporting.md §4 "Tài khoản thanh toán").
+# Payment account kinds ("Tài khoản thanh toán").
 ACCOUNT_KINDS = Vocabulary(
     "kind",
     {"bank_account": "Tài khoản ngân hàng", "e_wallet": "Ví điện tử", "virtual_account": "Tài khoản ảo"},

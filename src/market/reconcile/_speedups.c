@@ -1,14 +1,14 @@
 /*
- * C kernels of the matching core's two text hot spots (issue 7: >= 500,000 notifications/s), and
- * of the journal's SQLite rows (issue 6: webhook ingest).
+ * C kernels of the matching core's two text hot spots (the core's goal: 500,000 notifications a second), and
+ * of the journal's SQLite rows (webhook ingest).
  *
  * Pure functions, with the exact semantics of their Python reference implementations, which stay
  * the specification and the fallback when this module is not built:
  *
  *   scan_batch(memos, fold)  == market.reconcile.memo.scan_batch_python(memos)
- *   near_codes(text, start)  == market.reconcile.codes.near_codes_python(text, start)
- *   near_codes_in(text)      == market.reconcile.memo.near_codes_in_python(text)
- *   journal_rows(first_id, items, ...) == the rows of market.reconcile.journal._Sql.row, flattened
+ *   near_codes(text, start)  == market.reconcile.matching.references.near_codes_python(text, start)
+ *   near_codes_in(text)      == market.reconcile.matching.memo.near_codes_in_python(text)
+ *   journal_rows(first_id, items, ...) == the rows of market.reconcile.ingest.journal.rows.DialectSql.row, flattened
  *
  * tests/matching/test_matching_speedups.py and tests/ingest/test_ingest_journal_rows.py check each
  * pair on random and adversarial input.
@@ -535,14 +535,14 @@ fail:
 
 
 /* ---------------------------------------------------------------------------------------------
- * journal_rows: the SQLite journal's INSERT parameters for a chunk of deliveries (issue 6).
+ * journal_rows: the SQLite journal's INSERT parameters for a chunk of deliveries.
  *
  * journal_rows(first_id, items, pending, review, sqlite_time, json_text)
- *     == list(chain.from_iterable(map(_Sql.row, ids, items))) on SQLite (market.reconcile.journal),
+ *     == list(chain.from_iterable(map(DialectSql.row, ids, items))) on SQLite (market.reconcile.ingest.journal.rows),
  * with ids first_id, first_id + 1, ..., the two statuses and the two Python encoders the journal
- * uses (``_sqlite_time``, ``_json_text``). Building each row's 21 values
- * in Python (attribute loads, two time strings, the headers' JSON) cost ~15k instructions a
- * delivery; here it is one pass. What is not the common case goes back to the Python encoders:
+ * uses (``_sqlite_time``, ``json_text``). Building each row's 21 values
+ * in Python (attribute loads, two time strings, the headers' JSON) is a large share of a
+ * delivery's cost; here it is one pass. What is not the common case goes back to the Python encoders:
  * a time that is not an exact UTC datetime (``_sqlite_time`` raises
  * on a naive one), headers that are not plain printable ASCII.
  */

@@ -3,7 +3,8 @@
 Excel only reads a CSV as UTF-8 when it starts with a BOM, otherwise "Nguyễn" arrives as
 mojibake. Under a Vietnamese locale Excel splits fields on ``;`` (the comma
 is the decimal sign), which is also why rates are written ``36,95``: Excel reads them as numbers.
-Counts are plain digits, without grouping dots, for the same reason.
+Counts are plain digits, without grouping dots, for the same reason. Text that a spreadsheet
+would read as a formula (a survey source ``=HYPERLINK(...)``) is written with a leading ``'``.
 """
 
 from __future__ import annotations
@@ -17,19 +18,20 @@ from market.adoption.commune import CommuneReport
 from market.adoption.metrics import Adoption, Figure
 from market.adoption.visits import VisitList
 from market.formats import date_vi, percent_number
+from market.spreadsheet import CsvValue, csv_cell
 
 __all__ = ["adoption_csv", "commune_csv", "visits_csv", "write_csv"]
 
 BOM = "\ufeff"
 
 
-def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[CsvValue]]) -> bytes:
     """The rows under ``header`` as Excel-friendly CSV bytes (``None`` becomes an empty field)."""
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([("" if cell is None else cell) for cell in row] for row in rows)
+    writer.writerows([csv_cell(cell) for cell in row] for row in rows)
     return out.getvalue().encode("utf-8")
 
 
@@ -37,7 +39,7 @@ def _rate(value: float | None) -> str:
     return "" if value is None else percent_number(Decimal(str(value)))
 
 
-def _figure_cells(figure: Figure) -> list[object]:
+def _figure_cells(figure: Figure) -> list[CsvValue]:
     return [figure.key, figure.name, figure.numerator, figure.denominator, _rate(figure.percent)]
 
 
@@ -45,7 +47,7 @@ def adoption_csv(figures: Adoption) -> bytes:
     """One row per indicator (and per group when split), plus the window's receipt totals."""
     header = ["Ngày chốt", "Nhóm", "Mã chỉ tiêu", "Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ (%)"]
     day = date_vi(figures.as_of)
-    rows: list[list[object]] = [[day, "Tất cả", *_figure_cells(f)] for f in figures.indicators]
+    rows: list[list[CsvValue]] = [[day, "Tất cả", *_figure_cells(f)] for f in figures.indicators]
     rows += [[day, "Tất cả", a.key, a.name, a.total, a.stalls, ""] for a in figures.averages]
     if figures.breakdown is not None:
         for group in figures.breakdown.groups:
@@ -71,7 +73,7 @@ def commune_csv(report: CommuneReport) -> bytes:
         "Nguồn số liệu",
         "Ngày khảo sát",
     ]
-    rows = [
+    rows: list[list[CsvValue]] = [
         [
             report.period_label,
             row.number,
@@ -109,7 +111,7 @@ def visits_csv(visits: VisitList) -> bytes:
         "Lý do chưa dùng",
         "Ghi chú",
     ]
-    rows = [
+    rows: list[list[CsvValue]] = [
         [
             v.zone,
             v.row,

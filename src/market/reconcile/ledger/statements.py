@@ -71,6 +71,7 @@ from market.reconcile.matching import memo
 from market.reconcile.notification import Notification
 from market.reconcile.reasons import OUTGOING_TRANSFER
 from market.reconcile.statuses import STATUS_DUPLICATE
+from market.spreadsheet import CsvValue, csv_cell
 from market.text import search_key
 
 __all__ = [
@@ -519,22 +520,25 @@ _CSV_COLUMNS = ("category", "line", "date", "amount", "reference", "description"
 
 
 def write_items_csv(report: StatementReport, out: io.TextIOBase | Any) -> None:
-    """One CSV row per item (dates dd/mm/yyyy, amounts in whole đồng), header first."""
+    """One CSV row per item (dates dd/mm/yyyy, amounts in whole đồng), header first.
+
+    Bank descriptions and notes are text from outside: one starting like a formula gets a leading
+    ``'``. Amounts are our integers and stay numbers (``-5000``), never prefixed.
+    """
     writer = csv.writer(out)
     writer.writerow(_CSV_COLUMNS)
     for item in report.items:
-        writer.writerow(
-            [
-                item.category,
-                item.line or "",
-                date_vi(item.day),
-                item.amount,
-                item.reference or "",
-                item.description,
-                item.journal_id or "",
-                item.provider or "",
-                item.status or "",
-                item.intent or "",
-                item.note,
-            ]
-        )
+        cells: list[CsvValue] = [
+            item.category,
+            item.line or "",
+            date_vi(item.day),
+            item.amount,
+            item.reference or "",
+            item.description,
+            item.journal_id or "",
+            item.provider or "",
+            item.status or "",
+            item.intent or "",
+            item.note,
+        ]
+        writer.writerow([csv_cell(cell) for cell in cells])

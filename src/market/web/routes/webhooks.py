@@ -1,11 +1,11 @@
 """Provider webhooks: ``POST /webhooks/{payos,sepay,casso,generic}``.
 
-Each handler reads the raw body itself (signatures cover raw bytes; stack.md §2.2), lets the
+Each handler reads the raw body itself (signatures cover the raw bytes), lets the
 provider's adapter verify and decode it, journals it through the group-commit writer, and answers
-2xx only after the COMMIT (webhooks.md §0 rule 2). Forged or stale → 401, malformed → 400,
+2xx only after the COMMIT. Forged or stale → 401, malformed → 400,
 over ``MARKET_WEBHOOK_MAX_BODY_BYTES`` → 413, provider not configured or database down → 503
 (providers retry on non-2xx). Authentic but unusable deliveries (outgoing transfers...) are
-stored for review and answered 2xx, or the provider would retry them forever (rule 3).
+stored for review and answered 2xx, or the provider would retry them forever.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# payOS's docs sample, SePay's required answer, and any 2xx for Casso (webhooks.md §0).
+# payOS's docs sample, SePay's required answer, and any 2xx for Casso.
 _SUCCESS = b'{"success":true}'
 
 
