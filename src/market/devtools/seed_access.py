@@ -1,4 +1,4 @@
-"""Demo sign-ins: one staff user of each role with a known password, and one stall holder's link.
+"""Demo sign-ins: staff users of each role (two of the office) with known passwords, and a stall holder's link.
 
 The passwords are printed by ``market demo`` and are only for the throwaway demo database.
 """
@@ -21,6 +21,8 @@ __all__ = ["DEMO_USERS", "DemoSignIns", "populate"]
 DEMO_USERS = (
     ("admin", Role.ADMIN, "Trần Văn Quản (Ban quản lý)", "demo-admin-2026"),
     ("office", Role.OFFICE, "Lê Thị Văn (Văn phòng chợ)", "demo-office-2026"),
+    # A second office user: an account change one of them requests, the other approves.
+    ("office2", Role.OFFICE, "Võ Văn Hai (Văn phòng chợ)", "demo-office2-2026"),
     ("commune", Role.COMMUNE, "Nguyễn Văn Xã (UBND xã)", "demo-commune-2026"),
     ("team", Role.TEAM, "Phạm Thị Tổ (Tổ công nghệ số)", "demo-team-2026"),
 )
