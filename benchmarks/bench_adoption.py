@@ -39,7 +39,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from market.adoption.metrics import TrendMonth, adoption, registered_before, status_on, window_start
+from market.adoption.figures import TrendMonth
+from market.adoption.metrics import adoption, registered_before, status_on, window_start
 from market.config import load_settings
 from market.db import create_sync_engine_for, migrate
 from market.merchants.models import Stall

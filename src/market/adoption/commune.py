@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection
 
 from market.adoption.definitions import RULES, TARGETS, Target, definition, transacting_key
 from market.adoption.document_dates import period_vi
-from market.adoption.metrics import Figure, adoption
+from market.adoption.figures import Figure
+from market.adoption.metrics import adoption
 from market.adoption.models import ReportSetting, SurveyIndicator
 from market.db import utcnow
 from market.errors import FieldError, InvalidInputError, NotFoundError

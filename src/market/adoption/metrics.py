@@ -7,8 +7,7 @@ days. Definitions and counting rules: :mod:`market.adoption.definitions`.
 
 One query makes a snapshot (a per-stall pass over the registry with the activity of each stall
 in the windows, folded into counts per group) and one more the 12-month trend (from the months);
-nothing is counted in Python. At province scale both together take ~0.4-0.7 s on either
-database (benchmarks/bench_adoption.py).
+nothing is counted in Python. ``benchmarks/bench_adoption.py`` measures both at province scale.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -29,10 +27,10 @@ from market.adoption.definitions import (
     REGULAR_MIN_DAYS,
     REGULAR_WINDOW_DAYS,
     RULES,
-    Definition,
     definition,
     transacting_key,
 )
+from market.adoption.figures import Adoption, Average, Breakdown, Figure, FunnelStep, Gap, Group, TrendMonth
 from market.errors import FieldError, InvalidInputError
 from market.formats import integer, local_today, money, parse_date, percent, percent_number, ratio_percent
 from market.merchants.models import Stall
@@ -42,15 +40,7 @@ from market.reconcile.ledger.models import StallDay, StallMonth
 __all__ = [
     "LONG_WINDOW_DAYS",
     "MAX_WINDOW_DAYS",
-    "Adoption",
-    "Average",
-    "Breakdown",
-    "Figure",
-    "FunnelStep",
-    "Gap",
-    "Group",
     "GroupBy",
-    "TrendMonth",
     "adoption",
     "parse_as_of",
     "registered_before",
@@ -67,104 +57,6 @@ TREND_MONTHS = 12
 _stalls = Stall.__table__
 _days = StallDay.__table__
 _stall_months = StallMonth.__table__
-
-
-class Figure(msgspec.Struct, frozen=True, kw_only=True):
-    """A share of stalls: ``numerator`` of ``denominator`` (``percent`` is derived, 2 decimals)."""
-
-    key: str
-    name: str
-    numerator: int
-    denominator: int
-    percent: float | None
-    display: str
-
-
-class Average(msgspec.Struct, frozen=True, kw_only=True):
-    """A total spread over stalls: ``total`` / ``stalls`` (receipts, or đồng)."""
-
-    key: str
-    name: str
-    total: int
-    stalls: int
-    average: float | None
-    display: str
-
-
-class FunnelStep(msgspec.Struct, frozen=True, kw_only=True):
-    """Stalls that reached this step and every step before it."""
-
-    key: str
-    label: str
-    stalls: int
-    of_previous: Figure
-    of_active: Figure
-
-
-class Gap(msgspec.Struct, frozen=True, kw_only=True):
-    """What holders say (QR displayed) against what the ledger shows (a receipt in the window)."""
-
-    self_reported: Figure
-    measured: Figure
-    difference_points: float | None
-    displayed_without_receipt: int
-    receipt_without_displayed_qr: int
-
-
-class Group(msgspec.Struct, frozen=True, kw_only=True):
-    """The figures of one zone or goods category."""
-
-    key: str
-    label: str
-    registered: int
-    active: int
-    paused: int
-    indicators: list[Figure]
-    averages: list[Average]
-
-
-class Breakdown(msgspec.Struct, frozen=True, kw_only=True):
-    """The figures split by zone or by goods category."""
-
-    by: str
-    groups: list[Group]
-
-
-class TrendMonth(msgspec.Struct, frozen=True, kw_only=True):
-    """One calendar month: stalls trading at its cut-off with ≥ 1 counted receipt in it."""
-
-    month: str
-    label: str
-    cutoff: dt.date
-    transacting: Figure
-
-
-class Adoption(msgspec.Struct, frozen=True, kw_only=True):
-    """Every adoption figure as of one local day."""
-
-    as_of: dt.date
-    window_days: int
-    window_from: dt.date
-    window_to: dt.date
-    registered: int
-    active: int
-    paused: int
-    left: int
-    indicators: list[Figure]
-    averages: list[Average]
-    funnel: list[FunnelStep]
-    gap: Gap
-    breakdown: Breakdown | None
-    trend: list[TrendMonth]
-    definitions: list[Definition]
-    rules: list[str]
-
-    def indicator(self, key: str) -> Figure:
-        """The indicator named ``key`` (``KeyError`` if absent)."""
-        for figure in self.indicators:
-            if figure.key == key:
-                return figure
-        raise KeyError(key)
 
 
 def parse_as_of(value: str | None, timezone: str) -> dt.date:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from market.adoption.commune import CommuneReport
-from market.adoption.metrics import Adoption, Figure
+from market.adoption.figures import Adoption, Figure
 from market.adoption.visits import VisitList
 from market.formats import date_vi, percent_number
 from market.spreadsheet import CsvValue, csv_cell

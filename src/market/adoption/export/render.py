@@ -10,7 +10,7 @@ from market.adoption.commune import CommuneReport
 from market.adoption.export.csvfile import adoption_csv, commune_csv, visits_csv
 from market.adoption.export.pdf import commune_pdf, visits_pdf
 from market.adoption.export.xlsx import commune_xlsx
-from market.adoption.metrics import Adoption
+from market.adoption.figures import Adoption
 from market.adoption.visits import VisitList
 
 __all__ = ["ADOPTION_FORMATS", "COMMUNE_FORMATS", "VISIT_FORMATS", "Rendered", "render"]

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from market.adoption.commune import SurveyIn, SurveyOut, commune_report, list_surveys, parse_period, save_survey
 from market.adoption.export.render import Rendered, render
-from market.adoption.metrics import MAX_WINDOW_DAYS, Adoption, adoption, parse_as_of
+from market.adoption.figures import Adoption
+from market.adoption.metrics import MAX_WINDOW_DAYS, adoption, parse_as_of
 from market.adoption.visits import visit_list
 from market.config import Settings
 from market.formats import local_today
