@@ -283,9 +283,36 @@ _VOCABS: Mapping[str, Vocabulary] = {
     )
 }
 
+_ACCESS: _S = {
+    "signin.title": ("Đăng nhập", "Sign in"),
+    "signin.link": ("Đăng nhập", "Sign in"),
+    "signin.username": ("Tên đăng nhập", "Username"),
+    "signin.password": ("Mật khẩu", "Password"),
+    "signin.submit": ("Đăng nhập", "Sign in"),
+    "signin.wrong": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."),
+    "signin.refused": (
+        "Sai quá nhiều lần. Vui lòng đợi một lúc rồi thử lại.",
+        "Too many failed attempts. Please wait a while and try again.",
+    ),
+    "signin.holder_hint": (
+        "Tiểu thương: mở đường dẫn (mã QR) mà ban quản lý chợ đã đưa cho sạp của mình.",
+        "Stall holders: open the link (QR code) the market office gave your stall.",
+    ),
+    "signout": ("Đăng xuất", "Sign out"),
+    "error.403.title": ("Không có quyền truy cập", "Access denied"),
+    "error.403.text": ("Tài khoản của bạn không được xem trang này.", "Your account may not see this page."),
+    "error.403.who": ("Đang đăng nhập: {name} ({role}).", "Signed in as {name} ({role})."),
+    "link.invalid.title": ("Đường dẫn không còn hiệu lực", "This link no longer works"),
+    "link.invalid.text": (
+        "Đường dẫn đăng nhập này không đúng hoặc đã bị thu hồi. Hãy xin ban quản lý chợ đường dẫn mới.",
+        "This sign-in link is wrong or has been revoked. Ask the market office for a new one.",
+    ),
+}
+
 STRINGS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
         **_COMMON,
+        **_ACCESS,
         **_HOME,
         **_STALL,
         **_LIVE,

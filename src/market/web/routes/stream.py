@@ -34,8 +34,10 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from market.access.roles import Permission
 from market.db import utcnow
 from market.reconcile.ledger.receipts import latest_receipt_id, receipts_after, stall_row_id
+from market.web.auth.rules import StallFrom, needs
 
 __all__ = ["KEEPALIVE_SECONDS", "POLL_SECONDS", "ROUTES"]
 
@@ -95,7 +97,12 @@ async def _events(engine: AsyncEngine, stall_id: int, start: int) -> AsyncIterat
         await anyio.sleep(POLL_SECONDS)
 
 
-@get("/api/stream/{stall:str}", tags=["stream"], summary="Live payments of a stall (Server-Sent Events)")
+@get(
+    "/api/stream/{stall:str}",
+    tags=["stream"],
+    summary="Live payments of a stall (Server-Sent Events)",
+    opt=needs(Permission.STALL_STREAM, stall=StallFrom.PATH),
+)
 async def payment_stream(
     engine: NamedDependency[AsyncEngine],
     stall: FromPath[str],
