@@ -87,10 +87,18 @@ async def _check_unsafe(connection: ASGIConnection[Any, Any, Any, Any], opt: dic
         raise PermissionDeniedException("The form's security token is missing or stale: reload the page.")
 
 
+def _is_automatic_options(route_handler: BaseRouteHandler) -> bool:
+    """The OPTIONS handler Litestar adds to every path by itself (it declares nothing, it shows nothing)."""
+    fn = getattr(route_handler, "fn", None)
+    return getattr(fn, "__name__", "") == "options_handler" and getattr(fn, "__module__", "") == "litestar.routes.http"
+
+
 async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> None:
     """Let the request through to ``route_handler``, or raise 401 / 403 / 415."""
     opt = route_handler.opt
     rule = opt.get(ACCESS)
+    if rule is None and _is_automatic_options(route_handler):
+        return  # Litestar's own answer to OPTIONS: the Allow header, nothing of ours runs
     if rule is None:
         raise PermissionDeniedException("This route declares no access rule, so nobody may call it.")
     if not is_public(rule):
