@@ -6,6 +6,7 @@ tens of milliseconds a user); a hash records its parameters, so the app verifies
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,12 +16,13 @@ from sqlalchemy.engine import Engine
 
 from market.access import passwords
 from market.access.links import create_link, link_path
+from market.access.sessions import SessionPolicy, start_user_session
 from market.access.tokens import create_token
 from market.access.users import add_user
 from market.config import Settings
-from market.db import create_sync_engine_for
+from market.db import create_sync_engine_for, utcnow
 
-__all__ = ["PASSWORD", "add_staff", "bearer", "cheap_hashes", "holder_link", "token_for"]
+__all__ = ["PASSWORD", "add_staff", "bearer", "cheap_hashes", "holder_link", "staff_session", "token_for"]
 
 PASSWORD = "mat-khau-thu-nghiem"
 _CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -74,3 +76,12 @@ def holder_link(where: Engine | Settings, stall_code: str) -> str:
     """A sign-in link path (``/s/...``) for the holder of ``stall_code``."""
     with _engine(where) as engine, engine.begin() as conn:
         return link_path(create_link(conn, stall_code, actor="test")[1])
+
+
+def staff_session(where: Engine | Settings, username: str = "office", role: str = "office") -> str:
+    """The session cookie value of ``username`` signed in (made a ``role`` user first if needed)."""
+    add_staff(where, username, role)
+    policy = SessionPolicy(idle=dt.timedelta(hours=1), max_age=dt.timedelta(days=1), link_age=dt.timedelta(days=1))
+    with _engine(where) as engine, engine.begin() as conn:
+        user_id = conn.execute(sa.text("SELECT id FROM users WHERE username = :u"), {"u": username}).scalar_one()
+        return start_user_session(conn, user_id, policy, now=utcnow())

@@ -14,7 +14,6 @@ from typing import Any
 
 import swagger_ui_bundle
 from litestar import Litestar
-from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.app import AppConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
@@ -32,6 +31,7 @@ from market.access.sessions import SessionPolicy
 from market.config import Settings, load_settings
 from market.db import create_async_engine_for
 from market.web import routes as routes_package
+from market.web.allowed_hosts import allowed_hosts_middleware
 from market.web.auth.answers import refusal_handlers
 from market.web.auth.guard import access_guard
 from market.web.auth.middleware import principal_middleware
@@ -154,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         return config
 
     hosts = settings.host_names
+    hosts_check = [] if "*" in hosts else [allowed_hosts_middleware(hosts)]
 
     return Litestar(
         route_handlers=handlers,
@@ -167,8 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={**exception_handlers, **refusal_handlers},
         # Every route declares who may call it (market.web.auth.rules); this guard enforces it.
         guards=[access_guard],
-        middleware=[security_headers_middleware(), principal_middleware()],
-        allowed_hosts=None if "*" in hosts else AllowedHostsConfig(allowed_hosts=hosts),
+        middleware=[*hosts_check, security_headers_middleware(), principal_middleware()],
         openapi_config=_openapi(),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         request_max_body_size=settings.max_body_bytes,
