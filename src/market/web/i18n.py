@@ -79,6 +79,7 @@ _HOME: _S = {
     "home.commune.text": ("Số liệu Xã hội số, báo cáo và danh sách đi thăm.", "Digital-society figures, reports."),
     "home.summary": ("Tình hình hôm nay", "At a glance"),
     "home.summary.none": ("Chưa có số liệu.", "No figures yet."),
+    "home.summary.sign_in": ("Đăng nhập để xem số liệu.", "Sign in to see the figures."),
 }
 
 _STALL: _S = {

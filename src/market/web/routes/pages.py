@@ -84,9 +84,11 @@ async def home(
     """The market's front page; its figures only for a principal who may read them."""
     page = Page(request, settings)
     figures = None
-    if allowed(principal_of(request), Permission.ADOPTION_READ):
+    may_see_figures = allowed(principal_of(request), Permission.ADOPTION_READ)
+    if may_see_figures:
         figures = await _read(engine, lambda c: _summary(c, settings))
-    return page.render("home.html.j2", figures=figures, names=_figure_names(figures, page.t.lang))
+    names = _figure_names(figures, page.t.lang)
+    return page.render("home.html.j2", figures=figures, names=names, may_see_figures=may_see_figures)
 
 
 # --- stall holder ---------------------------------------------------------------------------

@@ -70,6 +70,11 @@ async def password_engine(app: Litestar) -> AsyncGenerator[None, None]:
         engine.dispose()
 
 
+async def _hold(seconds: float) -> None:
+    """Wait before answering a wrong password (the throttle's delay); tests replace it."""
+    await anyio.sleep(seconds)
+
+
 def home_of(principal: Principal) -> str:
     """Where a principal lands after signing in when no page was asked for."""
     if principal.is_holder:
@@ -134,7 +139,7 @@ async def sign_in_submit(
         answer.headers["Retry-After"] = str(wait)
         return answer
     if result.outcome is Outcome.WRONG or result.principal is None or result.cookie is None:
-        await anyio.sleep(result.delay)
+        await _hold(result.delay)
         return _form(page, next_path=next_path, status=401, error=page.t("signin.wrong"), username=data.username)
     cookie = _session_cookie(settings, result.cookie, int(policy.max_age.total_seconds()))
     return Redirect(next_path or home_of(result.principal), status_code=303, cookies=[cookie])
