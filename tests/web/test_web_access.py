@@ -336,3 +336,38 @@ def test_the_routes_need_what_the_issue_says(market):
     assert public >= PUBLIC_PATHS
     provider = {path for (_, path), rule in declared.items() if rule == "provider"}
     assert provider == {path for (_, path) in declared if path.startswith(("/webhooks/", "/vietqr/"))}
+
+
+def test_the_history_tells_the_commune_a_phone_changed_but_not_the_number(market):
+    office, commune = market.headers["office"], market.headers["commune"]
+    market.client.patch(f"/api/merchants/{OWN}", json={"holder": {"phone": "0987654321"}}, headers=office)
+    url = f"/api/merchants/{OWN}/history"
+    (seen,) = [c for c in market.client.get(url, headers=office).json()["items"] if c["field"] == "holder.phone"]
+    assert seen["new"] == "0987654321"
+    (hidden,) = [c for c in market.client.get(url, headers=commune).json()["items"] if c["field"] == "holder.phone"]
+    assert (hidden["old"], hidden["new"], hidden["actor"]) == (None, None, "office")
+
+
+def test_an_open_stream_ends_once_its_session_is_gone(settings, monkeypatch):
+    import anyio
+
+    from market.web.routes import stream
+
+    monkeypatch.setattr(stream, "KEEPALIVE_SECONDS", 0.0)
+    monkeypatch.setattr(stream, "POLL_SECONDS", 0.0)
+    verdicts = iter([True, False])
+
+    async def still_allowed():
+        return next(verdicts)
+
+    async def read_all():
+        from market.db import create_async_engine_for
+
+        async_engine = create_async_engine_for(settings)
+        try:
+            return [m async for m in stream._events(async_engine, 1, 0, still_allowed)]
+        finally:
+            await async_engine.dispose()
+
+    messages = anyio.run(read_all)
+    assert [m.event for m in messages] == [None, "ping"]  # opened, one ping while allowed, then the end

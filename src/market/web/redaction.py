@@ -9,9 +9,11 @@ from __future__ import annotations
 import msgspec
 
 from market.access.roles import Permission, Principal, allowed
-from market.merchants.schemas import StallOut, StallPage
+from market.merchants.schemas import ChangeOut, HistoryPage, StallOut, StallPage
 
-__all__ = ["stall_for", "stalls_for"]
+__all__ = ["history_for", "stall_for", "stalls_for"]
+
+_PHONE_FIELDS = frozenset({"holder.phone", "holder.zalo"})
 
 
 def _without_phones(stall: StallOut) -> StallOut:
@@ -29,3 +31,16 @@ def stalls_for(principal: Principal | None, page: StallPage) -> StallPage:
     if allowed(principal, Permission.PHONES_READ):
         return page
     return msgspec.structs.replace(page, items=[_without_phones(stall) for stall in page.items])
+
+
+def _without_phone_values(change: ChangeOut) -> ChangeOut:
+    if change.field not in _PHONE_FIELDS:
+        return change
+    return msgspec.structs.replace(change, old=None, new=None)
+
+
+def history_for(principal: Principal | None, page: HistoryPage) -> HistoryPage:
+    """A stall's history as ``principal`` may see it: that a phone changed, not the numbers."""
+    if allowed(principal, Permission.PHONES_READ):
+        return page
+    return msgspec.structs.replace(page, items=[_without_phone_values(change) for change in page.items])

@@ -10,6 +10,7 @@ nor header costs no database call either.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from litestar.connection import ASGIConnection
@@ -23,7 +24,7 @@ from market.access.sessions import SessionPolicy, resolve_session
 from market.access.tokens import resolve_token
 from market.db import utcnow
 
-__all__ = ["SESSION_COOKIE", "PrincipalMiddleware", "principal_middleware"]
+__all__ = ["SESSION_COOKIE", "PrincipalMiddleware", "principal_middleware", "still_signed_in"]
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE: Final = "market_session"
@@ -73,6 +74,25 @@ async def _lookup(engine: AsyncEngine, *, token: str, cookie: str, policy: Sessi
         await conn.execution_options(sqlite_immediate=True)
         async with conn.begin():
             return await conn.run_sync(lambda c: _resolve(c, token=token, cookie=cookie, policy=policy))
+
+
+def still_signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> Callable[[], Awaitable[bool]]:
+    """A check, for a long answer (a stream), that the request's session or token still holds.
+
+    Revoking a stall's link, signing out or disabling a user then ends the open streams too.
+    """
+    token = _bearer(connection.headers.get("authorization", ""))
+    cookie = connection.cookies.get(SESSION_COOKIE, "")
+    state = connection.app.state
+    engine: AsyncEngine = state["engine"]
+    policy: SessionPolicy = state["session_policy"]
+
+    async def check() -> bool:
+        if not token and not cookie:
+            return True  # nothing to lose: the guard let an anonymous caller in
+        return await _lookup(engine, token=token, cookie=cookie, policy=policy) is not None
+
+    return check
 
 
 def principal_middleware() -> DefineMiddleware:

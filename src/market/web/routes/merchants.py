@@ -24,7 +24,7 @@ from market.errors import FieldError, InvalidInputError
 from market.merchants import service
 from market.merchants.schemas import HistoryPage, StallIn, StallOut, StallPage, StallPatch
 from market.web.auth.rules import needs, principal_of, require
-from market.web.redaction import stall_for, stalls_for
+from market.web.redaction import history_for, stall_for, stalls_for
 
 __all__ = ["ROUTES"]
 
@@ -130,13 +130,15 @@ async def patch_merchant(
 
 @get("/api/merchants/{stall:str}/history", tags=_TAGS, summary="A stall's change history", opt=_READ)
 async def merchant_history(
+    request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     stall: FromPath[str],
     limit: FromQuery[int] = 100,
     offset: FromQuery[int] = 0,
 ) -> HistoryPage:
     """Who changed what and when, newest first."""
-    return await _read(db_session, lambda c: service.stall_history(c, stall, limit=limit, offset=offset))
+    page = await _read(db_session, lambda c: service.stall_history(c, stall, limit=limit, offset=offset))
+    return history_for(principal_of(request), page)
 
 
 ROUTES = [list_merchants, create_merchant, get_merchant, patch_merchant, merchant_history]
