@@ -67,7 +67,7 @@ def _principals(stall_ids: dict[str, int]) -> dict[str | None, Any]:
         for role in (Role.ADMIN, Role.OFFICE, Role.COMMUNE, Role.TEAM)
     }
     holder = holder_principal(stall_id=stall_ids[OWN], stall_code=OWN, holder_name=None)
-    return {None: None, **staff, "holder": holder}
+    return {None: None, "holder": holder, **staff}
 
 
 @pytest.fixture
@@ -175,7 +175,13 @@ def test_every_route_lets_in_exactly_whom_it_declares(market, engine):
         stall_ids = {code: id_ for id_, code in conn.execute(sa.text("SELECT id, code FROM stalls"))}
     principals = _principals(stall_ids)
     seen_paths, sent = set(), 0
-    for call in _calls(market.client.app, market):
+
+    # Revoking A-02's links signs its holder out: that route goes last, and the holder first in each.
+    def revoking_own_last(call: Call) -> tuple[bool, bool]:
+        return call.path.endswith("/thu-hoi"), call.stall == OWN
+
+    calls = sorted(_calls(market.client.app, market), key=revoking_own_last)
+    for call in calls:
         seen_paths.add(call.path)
         if call.rule == "provider":
             assert call.path.startswith(("/webhooks/", "/vietqr/")), call
@@ -195,7 +201,7 @@ def test_every_route_lets_in_exactly_whom_it_declares(market, engine):
             context = (who, call, answer.status_code, answer.text[:200])
             api = call.path.startswith("/api/")
             if principal is None:
-                if api:
+                if api or call.method != "GET":  # a form post cannot be sent on to the sign-in page
                     assert answer.status_code == 401, context
                     assert answer.headers["content-type"].startswith(PROBLEM), context
                 else:

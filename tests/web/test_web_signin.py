@@ -102,3 +102,26 @@ def test_an_unknown_link_is_a_vietnamese_page(browser_client):
     answer = browser_client.get("/s/not-a-real-link")
     assert answer.status_code == 410
     assert "Đường dẫn không còn hiệu lực" in answer.text
+
+
+def test_the_office_makes_and_revokes_a_holders_link_from_the_stall_page(browser_client, engine):
+    from web_pages_helpers import add_stall
+
+    add_stall(engine, "A-02", "Trần Thị Hai", n=2)
+    _sign_in(browser_client, PASSWORD)
+    csrf = _token(browser_client, "/quan-ly/sap/A-02")
+    made = browser_client.post("/quan-ly/sap/A-02/lien-ket", data={"csrf": csrf})
+    assert made.status_code == 200
+    assert made.headers["cache-control"] == "no-store"
+    link = re.search(r'<code class="link">http://testserver.local(/s/[^<]+)</code>', made.text).group(1)
+    assert 'src="data:image/svg+xml;base64,' in made.text
+
+    with TestClient(app=browser_client.app) as phone:
+        assert phone.get(link, follow_redirects=False).headers["location"] == "/sap/A-02/nhan-tien"
+        assert phone.get("/sap/A-02/nhan-tien", follow_redirects=False).status_code == 200
+        revoked = browser_client.post("/quan-ly/sap/A-02/lien-ket/thu-hoi", data={"csrf": csrf})
+        assert "Đã thu hồi 1 đường dẫn" in revoked.text
+        assert phone.get("/sap/A-02/nhan-tien", follow_redirects=False).status_code == 303
+    with engine.connect() as conn:
+        actions = set(conn.execute(sa.text("SELECT action FROM audit_events")).scalars())
+    assert {"link_created", "link_sign_in", "link_revoked"} <= actions

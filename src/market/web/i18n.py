@@ -303,6 +303,18 @@ _ACCESS: _S = {
     "error.403.title": ("Không có quyền truy cập", "Access denied"),
     "error.403.text": ("Tài khoản của bạn không được xem trang này.", "Your account may not see this page."),
     "error.403.who": ("Đang đăng nhập: {name} ({role}).", "Signed in as {name} ({role})."),
+    "link.title": ("Đường dẫn đăng nhập của sạp {code}", "Sign-in link of stall {code}"),
+    "link.make": ("Tạo đường dẫn cho tiểu thương", "Make the holder's sign-in link"),
+    "link.revoke": ("Thu hồi đường dẫn (đăng xuất điện thoại)", "Revoke the links (signs the phones out)"),
+    "link.once": (
+        "Chỉ hiện một lần: tiểu thương quét mã này bằng điện thoại của mình.",
+        "Shown once: the holder scans this code with their own phone.",
+    ),
+    "link.qr.alt": ("Mã QR đăng nhập của sạp {code}", "Sign-in QR code of stall {code}"),
+    "link.revoked": (
+        "Đã thu hồi {count} đường dẫn; các điện thoại đã bị đăng xuất.",
+        "{count} link(s) revoked; the phones are signed out.",
+    ),
     "link.invalid.title": ("Đường dẫn không còn hiệu lực", "This link no longer works"),
     "link.invalid.text": (
         "Đường dẫn đăng nhập này không đúng hoặc đã bị thu hồi. Hãy xin ban quản lý chợ đường dẫn mới.",
