@@ -68,8 +68,9 @@ def bench_app(settings: Any = None) -> Any:
     A uvicorn factory (no arguments); the tests pass their settings.
     """
     from market.web.app import create_app
+    from market.web.auth.rules import PROVIDER
 
-    @post(NOOP, status_code=200, media_type=MediaType.JSON, include_in_schema=False)
+    @post(NOOP, status_code=200, media_type=MediaType.JSON, include_in_schema=False, opt=PROVIDER)
     async def noop(request: Request[Any, Any, Any]) -> Response[bytes]:
         await request.body()
         return Response(b'{"success":true}', media_type=MediaType.JSON)

@@ -30,6 +30,7 @@ from market.db import utcnow
 from market.reconcile.ingest.adapters import PARSERS, RejectionError
 from market.reconcile.ingest.journal import Delivery
 from market.reconcile.ingest.journal.verify import verify
+from market.web.auth.rules import PROVIDER
 from market.web.routes.webhooks import header_dict, read_webhook_body, rejection_status
 
 _OK = b'{"success":true}'
@@ -94,7 +95,13 @@ class _VerifyingBatches(_EmptyBatches):
 def _verify_route(provider: str) -> Any:
     batches = _VerifyingBatches()
 
-    @post(f"/webhooks/_verify_{provider}", status_code=200, media_type=MediaType.JSON, include_in_schema=False)
+    @post(
+        f"/webhooks/_verify_{provider}",
+        status_code=200,
+        media_type=MediaType.JSON,
+        include_in_schema=False,
+        opt=PROVIDER,
+    )
     async def verify(request: Request[Any, Any, Any]) -> Response[bytes]:
         settings = request.app.state["settings"]
         headers = header_dict(request)
@@ -112,14 +119,14 @@ def stages_app(settings: Any = None) -> Any:
     """``load_webhooks.bench_app`` plus the stage endpoints (uvicorn factory; ``settings`` as there)."""
     batches = _EmptyBatches()
 
-    @post("/webhooks/_read", status_code=200, media_type=MediaType.JSON, include_in_schema=False)
+    @post("/webhooks/_read", status_code=200, media_type=MediaType.JSON, include_in_schema=False, opt=PROVIDER)
     async def read(request: Request[Any, Any, Any]) -> Response[bytes]:
         settings = request.app.state["settings"]
         headers = header_dict(request)
         await read_webhook_body(request, headers, settings.webhook_max_body_bytes)
         return Response(_OK, media_type=MediaType.JSON)
 
-    @post("/webhooks/_suspend", status_code=200, media_type=MediaType.JSON, include_in_schema=False)
+    @post("/webhooks/_suspend", status_code=200, media_type=MediaType.JSON, include_in_schema=False, opt=PROVIDER)
     async def suspend(request: Request[Any, Any, Any]) -> Response[bytes]:
         await request.body()
         await batches.join()

@@ -42,7 +42,12 @@ def _require_postgres() -> bool:
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
     """Settings for tests: the given database and fixed secrets, whatever the environment says."""
-    values: dict[str, object] = {"database_url": database_url, "secret_key": "test-secret"}
+    # The test client's host name is allowed besides the defaults (127.0.0.1, localhost).
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "secret_key": "test-secret",
+        "allowed_hosts": "testserver.local",
+    }
     values.update(overrides)
     return load_settings({}, **values)
 
@@ -142,10 +147,12 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    """The app, lifespan and all, on the test database."""
+    """The app, lifespan and all, on the test database, calling as the ``admin`` user (an API token)."""
+    from credentials import bearer
     from market.web.app import create_app
 
     with TestClient(app=create_app(settings)) as test_client:
+        test_client.headers.update(bearer(settings))
         yield test_client
 
 

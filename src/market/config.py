@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -60,6 +61,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Where the server is reached from outside (e.g. https://cho.example.vn), for the links we print;
     # empty: http://HOST:PORT.
     public_url: str = ""
+    # Send the session cookie only over HTTPS. Also on when public_url starts with https://.
+    cookie_secure: bool = False
+    # Host names the server answers (comma-separated; "*" for any). Always allowed besides these:
+    # 127.0.0.1, localhost, ::1 and the host of public_url.
+    allowed_hosts: str = ""
     # Match the journal inside the server. Off for a web worker that should only ingest, when
     # another process runs ``market reconcile run`` (and in tests of the ingest layer alone).
     run_matcher: bool = True
@@ -76,6 +82,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def account_changes_need_approval(self) -> bool:
         """Whether a change to a stall's receiving accounts waits for a second person."""
         return self.account_change_approval == "on"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies carry ``Secure``: set explicitly, or implied by an https public URL."""
+        return self.cookie_secure or self.public_url.lower().startswith("https://")
+
+    @property
+    def host_names(self) -> list[str]:
+        """The Host header values the server answers, ``allowed_hosts`` first."""
+        names = [part.strip() for part in self.allowed_hosts.split(",") if part.strip()]
+        public_host = urlsplit(self.public_url).hostname if self.public_url else None
+        for default in ("127.0.0.1", "localhost", "[::1]", "::1", self.host, public_host):
+            if default and default not in names:
+                names.append(default)
+        return names
 
 
 _FIELDS = frozenset(Settings.__struct_fields__)

@@ -21,6 +21,7 @@ from cards_helpers import (
 from PIL import Image
 
 from conftest import make_settings
+from credentials import bearer
 from market.merchants.schemas import AccountIn
 from market.payments import VietQRRequest, build_vietqr, parse_vietqr
 
@@ -138,13 +139,13 @@ def test_card_download_records_qr_issued_once_with_history(client, engine, stall
     stall = client.get("/api/merchants/A-12").json()
     assert stall["onboarding"]["qr_issued_on"] is None  # a bare QR is not a card handed out
 
-    first = client.get("/api/merchants/A-12/card.png", headers={"X-Market-User": "lan"})
+    first = client.get("/api/merchants/A-12/card.png", headers=bearer(engine, "lan", "office"))
     stall = client.get("/api/merchants/A-12").json()
     assert stall["onboarding"]["qr_issued_on"] == today_in_vietnam().isoformat()
     assert stall["onboarding"]["state"] == "qr_issued"
 
     client.get("/api/merchants/A-12/card.png", headers={"If-None-Match": first.headers["etag"]})
-    client.get("/api/merchants/A-12/card.pdf", headers={"X-Market-User": "tam"})
+    client.get("/api/merchants/A-12/card.pdf", headers=bearer(engine, "tam", "office"))
     client.get("/api/merchants/A-12/card.png", params={"amount": 20000})
     with engine.connect() as conn:
         (entry,) = qr_issued_entries(conn, "A-12")
@@ -206,7 +207,7 @@ def test_print_sheet_of_a_zone_in_walking_order(client, engine):
         add_stall(conn, "A-06", n=6, row="Dãy 1", status="left")
         add_stall(conn, "A-07", accounts=[])
         add_stall(conn, "B-01", n=21)
-    response = client.get("/api/cards.pdf", params={"zone": "a"}, headers={"X-Market-User": "office"})
+    response = client.get("/api/cards.pdf", params={"zone": "a"}, headers=bearer(engine, "office", "office"))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     assert response.headers["content-disposition"] == 'inline; filename="the-vietqr-A.pdf"'

@@ -5,6 +5,8 @@ from litestar.testing import TestClient
 
 from conftest import make_settings
 from market.web.app import create_app
+from market.web.auth.guard import CSRF_EXEMPT
+from market.web.auth.rules import PUBLIC
 
 PROBLEM = "application/problem+json"
 
@@ -39,7 +41,7 @@ def _echo_app(tmp_path, **overrides):
         name: str
         amount: int
 
-    @post("/echo", sync_to_thread=False)
+    @post("/echo", sync_to_thread=False, opt={**PUBLIC, CSRF_EXEMPT: True})
     def echo(data: JSONBody[Item]) -> Item:
         return data
 

@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import make_settings
+from credentials import bearer
 
 PROBLEM = "application/problem+json"
 
@@ -117,8 +118,8 @@ def test_exactly_one_default_account(client, engine):
         conn.execute(sa.text("UPDATE stall_accounts SET is_default = true"))
 
 
-def test_patch_records_history_newest_first_and_a_noop_records_nothing(client):
-    client.post("/api/merchants", json=_stall(), headers={"X-Market-User": "chi.lan"})
+def test_patch_records_history_newest_first_and_a_noop_records_nothing(client, settings):
+    client.post("/api/merchants", json=_stall(), headers=bearer(settings, "chi.lan", "office"))
     changed = client.patch(
         "/api/merchants/a12",
         json={
@@ -126,7 +127,7 @@ def test_patch_records_history_newest_first_and_a_noop_records_nothing(client):
             "holder": {"national_id": "089185999999"},
             "onboarding": {"qr_issued_on": "08/10/2024", "qr_displayed": True},
         },
-        headers={"X-Market-User": "anh.tuan"},
+        headers=bearer(settings, "anh.tuan", "office"),
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["onboarding"]["state"] == "qr_displayed"

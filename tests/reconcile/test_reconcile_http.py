@@ -7,6 +7,7 @@ from litestar.testing import TestClient
 from reconcile_helpers import ACCOUNT, SECRET, journal, note, register, signed_generic
 
 from conftest import make_settings
+from credentials import bearer
 from market.reconcile.ledger.driver import Driver
 from market.web.app import create_app
 
@@ -15,6 +16,7 @@ from market.web.app import create_app
 def app_client(database_url, engine):
     register(engine)
     with TestClient(app=create_app(make_settings(database_url, generic_webhook_secret=SECRET))) as client:
+        client.headers.update(bearer(engine))
         yield client
 
 
@@ -88,7 +90,7 @@ def test_review_queue_lists_suggestions_and_a_decision_is_applied_and_kept(app_c
     answer = app_client.post(
         f"/api/reconcile/unmatched/{item['id']}/resolve",
         json={"action": "intent", "intent": code, "why": "khách gõ nhầm mã"},
-        headers={"X-Market-User": "ban-quan-ly"},
+        headers=bearer(engine, "ban-quan-ly", "office"),
     )
     assert answer.status_code == 200, answer.text
     resolution = answer.json()["resolution"]

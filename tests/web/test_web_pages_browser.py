@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from web_pages_helpers import add_receipt, add_review_item, add_stall
 
+from credentials import holder_link, staff_session
 from server_process import free_port, serve, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -82,12 +83,21 @@ def server(engine, database_url):
 
 
 @pytest.fixture
-def phone(browser):
+def phone(browser, server, engine):
+    """A stall holder's phone, signed in to A-12 by the stall's link."""
     context = browser.new_context(viewport=PHONE, locale="vi-VN")
     context.add_init_script(RECORD_SPEECH)
     page = context.new_page()
+    page.goto(server.url + holder_link(engine, "A-12"))
     yield page
     context.close()
+
+
+def office_page(browser, server, engine):
+    """A page of a browser signed in as the market office."""
+    context = browser.new_context()
+    context.add_cookies([{"name": "market_session", "value": staff_session(engine), "url": server.url}])
+    return context.new_page()
 
 
 def _amount(text):
@@ -150,8 +160,8 @@ def test_amounts_are_read_the_way_vietnamese_say_them(server, phone):
     assert dict(zip(cases, read, strict=True)) == cases
 
 
-def test_the_registry_search_finds_nguyen_without_its_diacritics(server, browser):
-    page = browser.new_page()
+def test_the_registry_search_finds_nguyen_without_its_diacritics(server, engine, browser):
+    page = office_page(browser, server, engine)
     page.goto(f"{server.url}/quan-ly/sap")
     page.get_by_label("Tìm (mã sạp, tên, số điện thoại)").fill("nguyen")
     page.get_by_role("button", name="Lọc").click()
@@ -167,7 +177,7 @@ def test_a_review_decision_goes_through_the_json_api(server, engine, browser):
     item = add_review_item(
         engine, 120_000, "CK A12", "unknown_account", [{"stall": "A-12", "score": 60, "why": "code_owner"}]
     )
-    page = browser.new_page()
+    page = office_page(browser, server, engine)
     page.goto(f"{server.url}/quan-ly/doi-soat")
     form = page.locator(f"#item-{item} form")
     form.get_by_label("Lý do quyết định (bắt buộc)").fill("khách gọi điện xác nhận")

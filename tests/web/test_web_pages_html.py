@@ -7,6 +7,8 @@ import re
 import pytest
 from web_pages_helpers import VIETNAM, add_receipt, add_review_item, add_stall, add_stall_day
 
+from credentials import bearer
+
 NBSP = "\u00a0"
 HTML = "text/html"
 PAGES = ["/", "/sap/A-12", "/sap/A-12/nhan-tien", "/quan-ly/sap", "/quan-ly/sap/A-12", "/quan-ly/doi-soat", "/bao-cao"]
@@ -157,9 +159,11 @@ def test_the_list_pages_by_fifty(client, engine):
     assert "Trang 2/2" in second
 
 
-def test_the_office_stall_page_shows_payments_history_and_card_links(client, market):
+def test_the_office_stall_page_shows_payments_history_and_card_links(client, market, settings):
     add_receipt(market, "A-12", 35_000, payer="VO VAN TAM", memo="A12 rau muong")
-    client.patch("/api/merchants/A-12", json={"holder": {"phone": "0987654321"}}, headers={"X-Market-User": "bql"})
+    client.patch(
+        "/api/merchants/A-12", json={"holder": {"phone": "0987654321"}}, headers=bearer(settings, "bql", "office")
+    )
     text = _html(client.get("/quan-ly/sap/a-12"))
     assert f"35.000{NBSP}₫" in text
     assert "VO VAN TAM" in text

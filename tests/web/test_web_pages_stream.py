@@ -10,6 +10,7 @@ import httpx
 import pytest
 from web_pages_helpers import add_receipt, add_stall, sse_events
 
+from credentials import bearer
 from server_process import free_port, serve, stop
 
 pytestmark = pytest.mark.slow
@@ -28,6 +29,12 @@ def server(engine, database_url):
     stop(process)
 
 
+@pytest.fixture
+def auth(engine):
+    """The stream is the stall's and the office's: the tests call it as the office."""
+    return bearer(engine, "office", "office")
+
+
 def _next(events, kind):
     """The next block of type ``kind`` (``payment``, or ``open`` for the block that opens the stream)."""
     for block in events:
@@ -38,9 +45,9 @@ def _next(events, kind):
     raise AssertionError("the stream ended")
 
 
-def test_a_receipt_written_to_the_ledger_arrives_once_as_a_payment_event(server, engine):
+def test_a_receipt_written_to_the_ledger_arrives_once_as_a_payment_event(server, engine, auth):
     add_receipt(engine, "A-12", 20_000)  # before connecting: not "from now"
-    with httpx.stream("GET", f"{server}/api/stream/a12", timeout=READ) as response:
+    with httpx.stream("GET", f"{server}/api/stream/a12", timeout=READ, headers=auth) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         events = sse_events(response.iter_lines())
@@ -66,19 +73,19 @@ def test_a_receipt_written_to_the_ledger_arrives_once_as_a_payment_event(server,
         assert json.loads(event["data"])["payer"] is None
 
 
-def test_a_client_resumes_after_the_last_event_it_received(server, engine):
+def test_a_client_resumes_after_the_last_event_it_received(server, engine, auth):
     first = add_receipt(engine, "A-12", 10_000)
     missed = add_receipt(engine, "A-12", 30_000)
     add_receipt(engine, "B-03", 99_000)
-    for how in ({"headers": {"Last-Event-ID": str(first)}}, {"params": {"since": first}}):
+    for how in ({"headers": {**auth, "Last-Event-ID": str(first)}}, {"params": {"since": first}, "headers": auth}):
         with httpx.stream("GET", f"{server}/api/stream/A-12", timeout=READ, **how) as response:
             event = _next(sse_events(response.iter_lines()), "payment")
             assert event["id"] == str(missed)
             assert json.loads(event["data"])["amount"] == 30_000
 
 
-def test_an_unknown_stall_is_a_problem_not_a_stream(server):
-    response = httpx.get(f"{server}/api/stream/Z-99", timeout=READ)
+def test_an_unknown_stall_is_a_problem_not_a_stream(server, auth):
+    response = httpx.get(f"{server}/api/stream/Z-99", timeout=READ, headers=auth)
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "Z-99" in response.json()["detail"]

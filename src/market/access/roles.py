@@ -90,6 +90,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVIEW_QUEUE,
             Permission.STATEMENTS_READ,
             Permission.ADOPTION_READ,
+            # The visit list is one of the office's reports; recording visits stays the team's.
+            Permission.VISITS_READ,
             *STALL_SCOPED,
         }
     ),

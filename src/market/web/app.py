@@ -21,15 +21,23 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.router import Router
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import market
+from market.access.sessions import SessionPolicy
 from market.config import Settings, load_settings
 from market.db import create_async_engine_for
 from market.web import routes as routes_package
+from market.web.allowed_hosts import allowed_hosts_middleware
+from market.web.auth.answers import refusal_handlers
+from market.web.auth.guard import access_guard
+from market.web.auth.middleware import principal_middleware
+from market.web.auth.rules import PUBLIC
 from market.web.deps import provide_db_session, provide_engine, provide_settings
+from market.web.hardening import security_headers_middleware
 from market.web.problems import exception_handlers
 
 __all__ = ["create_app"]
@@ -111,6 +119,8 @@ def _openapi() -> OpenAPIConfig:
         description="Registry, VietQR, reconciliation and adoption reporting. Errors are application/problem+json.",
         path="/schema",
         render_plugins=[swagger],
+        # The documentation is public: its router declares so for the access guard.
+        openapi_router=Router("/schema", route_handlers=[], include_in_schema=False, opt=PUBLIC),
         tags=[Tag(name="system", description="Health and documentation")],
     )
 
@@ -121,7 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     modules = _route_modules()
     handlers: list[Any] = [
         create_static_files_router(
-            path=SWAGGER_STATIC, directories=[swagger_ui_bundle.swagger_ui_path], name="swagger"
+            path=SWAGGER_STATIC, directories=[swagger_ui_bundle.swagger_ui_path], name="swagger", opt=PUBLIC
         ),
         # The pages' own CSS and scripts: served by us, never a CDN (phones on 3G, an office offline).
         # Pages link them with a content hash (``?v=``), so a phone may keep them a year unasked.
@@ -130,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             directories=[WEB_DIR / "static"],
             name="app-static",
             cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True),
+            opt=PUBLIC,
         ),
     ]
     lifespans: list[Lifespan] = [_database]
@@ -139,8 +150,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     lifespans.append(_quiet_gc)
 
     def _on_app_init(config: AppConfig) -> AppConfig:
-        config.state = State({"settings": settings})
+        config.state = State({"settings": settings, "session_policy": SessionPolicy.from_settings(settings)})
         return config
+
+    hosts = settings.host_names
+    hosts_check = [] if "*" in hosts else [allowed_hosts_middleware(hosts)]
 
     return Litestar(
         route_handlers=handlers,
@@ -151,7 +165,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "engine": Provide(provide_engine, sync_to_thread=False),
             "db_session": Provide(provide_db_session),
         },
-        exception_handlers=exception_handlers,
+        exception_handlers={**exception_handlers, **refusal_handlers},
+        # Every route declares who may call it (market.web.auth.rules); this guard enforces it.
+        guards=[access_guard],
+        middleware=[*hosts_check, security_headers_middleware(), principal_middleware()],
         openapi_config=_openapi(),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         request_max_body_size=settings.max_body_bytes,

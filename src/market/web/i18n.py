@@ -79,6 +79,7 @@ _HOME: _S = {
     "home.commune.text": ("Số liệu Xã hội số, báo cáo và danh sách đi thăm.", "Digital-society figures, reports."),
     "home.summary": ("Tình hình hôm nay", "At a glance"),
     "home.summary.none": ("Chưa có số liệu.", "No figures yet."),
+    "home.summary.sign_in": ("Đăng nhập để xem số liệu.", "Sign in to see the figures."),
 }
 
 _STALL: _S = {
@@ -309,9 +310,48 @@ _VOCABS: Mapping[str, Vocabulary] = {
     )
 }
 
+_ACCESS: _S = {
+    "signin.title": ("Đăng nhập", "Sign in"),
+    "signin.link": ("Đăng nhập", "Sign in"),
+    "signin.username": ("Tên đăng nhập", "Username"),
+    "signin.password": ("Mật khẩu", "Password"),
+    "signin.submit": ("Đăng nhập", "Sign in"),
+    "signin.wrong": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."),
+    "signin.refused": (
+        "Sai quá nhiều lần. Vui lòng đợi một lúc rồi thử lại.",
+        "Too many failed attempts. Please wait a while and try again.",
+    ),
+    "signin.holder_hint": (
+        "Tiểu thương: mở đường dẫn (mã QR) mà ban quản lý chợ đã đưa cho sạp của mình.",
+        "Stall holders: open the link (QR code) the market office gave your stall.",
+    ),
+    "signout": ("Đăng xuất", "Sign out"),
+    "error.403.title": ("Không có quyền truy cập", "Access denied"),
+    "error.403.text": ("Tài khoản của bạn không được xem trang này.", "Your account may not see this page."),
+    "error.403.who": ("Đang đăng nhập: {name} ({role}).", "Signed in as {name} ({role})."),
+    "link.title": ("Đường dẫn đăng nhập của sạp {code}", "Sign-in link of stall {code}"),
+    "link.make": ("Tạo đường dẫn cho tiểu thương", "Make the holder's sign-in link"),
+    "link.revoke": ("Thu hồi đường dẫn (đăng xuất điện thoại)", "Revoke the links (signs the phones out)"),
+    "link.once": (
+        "Chỉ hiện một lần: tiểu thương quét mã này bằng điện thoại của mình.",
+        "Shown once: the holder scans this code with their own phone.",
+    ),
+    "link.qr.alt": ("Mã QR đăng nhập của sạp {code}", "Sign-in QR code of stall {code}"),
+    "link.revoked": (
+        "Đã thu hồi {count} đường dẫn; các điện thoại đã bị đăng xuất.",
+        "{count} link(s) revoked; the phones are signed out.",
+    ),
+    "link.invalid.title": ("Đường dẫn không còn hiệu lực", "This link no longer works"),
+    "link.invalid.text": (
+        "Đường dẫn đăng nhập này không đúng hoặc đã bị thu hồi. Hãy xin ban quản lý chợ đường dẫn mới.",
+        "This sign-in link is wrong or has been revoked. Ask the market office for a new one.",
+    ),
+}
+
 STRINGS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
         **_COMMON,
+        **_ACCESS,
         **_HOME,
         **_STALL,
         **_LIVE,

@@ -120,8 +120,8 @@ class ResolveIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """``POST /api/reconcile/unmatched/{id}/resolve``.
 
     ``action`` is ``intent`` (credit the intent whose code is ``intent``), ``stall`` (a sale of
-    ``stall``) or ``not_ours`` (not the market's money); ``why`` is required, ``by`` defaults to
-    the ``X-Market-User`` header.
+    ``stall``) or ``not_ours`` (not the market's money); ``why`` is required. ``by`` stays in
+    the JSON contract, but the web drops it and records the signed-in principal instead.
     """
 
     action: str

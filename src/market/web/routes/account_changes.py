@@ -39,15 +39,21 @@ from market.config import Settings
 from market.errors import InvalidInputError, MarketError, NotFoundError
 from market.merchants import account_changes
 from market.merchants.schemas import AccountChangeOut, AccountChangePage
-from market.web.routes.merchants import Actor, _actor, _read, _write
-from market.web.routes.pages import _Page
+from market.web.auth.rules import needs, principal_of, require
+from market.web.page_context import Page
+from market.web.routes.merchants import _read, _write
 
 __all__ = ["ROUTES"]
 
 _TAGS = ["merchants"]
 PAGE_PATH = "/quan-ly/tai-khoan-cho-duyet"
-_APPROVE = {"access": Permission.ACCOUNTS_APPROVE}
-_READ = {"access": Permission.REGISTRY_READ}
+_APPROVE = needs(Permission.ACCOUNTS_APPROVE)
+_READ = needs(Permission.REGISTRY_READ)
+
+
+def _approver(request: Request[Any, Any, Any]) -> str:
+    """Who decides: the signed-in principal (the guard let only those with the permission in)."""
+    return require(principal_of(request), Permission.ACCOUNTS_APPROVE).actor
 
 
 class RejectIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -96,12 +102,12 @@ async def get_account_change(db_session: NamedDependency[AsyncSession], change_i
     opt=_APPROVE,
 )
 async def approve_account_change(
-    db_session: NamedDependency[AsyncSession], change_id: FromPath[int], user: Actor = None
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], change_id: FromPath[int]
 ) -> AccountChangeOut:
     """Apply a pending change as a second person: the stall's QR, card and new intents pay the new
     default account from now on, and its printed card is marked as needing a reprint. 409 when the
     change is no longer pending, or the approver requested it."""
-    actor = _actor(user)
+    actor = _approver(request)
     return await _write(db_session, lambda c: account_changes.approve(c, change_id, actor=actor))
 
 
@@ -113,10 +119,13 @@ async def approve_account_change(
     opt=_APPROVE,
 )
 async def reject_account_change(
-    db_session: NamedDependency[AsyncSession], change_id: FromPath[int], data: JSONBody[RejectIn], user: Actor = None
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    change_id: FromPath[int],
+    data: JSONBody[RejectIn],
 ) -> AccountChangeOut:
     """Refuse a pending change, with a reason; the stall keeps its accounts. 409 when it is no longer pending."""
-    actor = _actor(user)
+    actor = _approver(request)
     return await _write(db_session, lambda c: account_changes.reject(c, change_id, actor=actor, reason=data.reason))
 
 
@@ -128,7 +137,7 @@ async def _render(
     status: int = HTTP_200_OK,
     failed: str | None = None,
 ) -> Template:
-    page = _Page(request, settings)
+    page = Page(request, settings)
     pending = await _read(
         db_session, lambda c: account_changes.list_changes(c, state="pending", limit=account_changes.MAX_PAGE)
     )
@@ -174,10 +183,9 @@ async def approve_by_form(
     settings: NamedDependency[Settings],
     db_session: NamedDependency[AsyncSession],
     change_id: FromPath[int],
-    user: Actor = None,
 ) -> Redirect | Template:
     """The page's approve button: back to the page, with what was done or why it could not be."""
-    actor = _actor(user)
+    actor = _approver(request)
 
     def call(conn: Connection) -> AccountChangeOut:
         return account_changes.approve(conn, change_id, actor=actor)
@@ -192,10 +200,9 @@ async def reject_by_form(
     db_session: NamedDependency[AsyncSession],
     change_id: FromPath[int],
     data: Annotated[RejectForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    user: Actor = None,
 ) -> Redirect | Template:
     """The page's reject form (a reason is required)."""
-    actor = _actor(user)
+    actor = _approver(request)
 
     def call(conn: Connection) -> AccountChangeOut:
         return account_changes.reject(conn, change_id, actor=actor, reason=data.reason)

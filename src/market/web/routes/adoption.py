@@ -15,11 +15,12 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import msgspec
-from litestar import Response, get, put
+from litestar import Request, Response, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from market.access.roles import Permission
 from market.adoption.commune import SurveyIn, SurveyOut, commune_report, list_surveys, parse_period, save_survey
 from market.adoption.export.render import Rendered, render
 from market.adoption.figures import Adoption
@@ -27,10 +28,12 @@ from market.adoption.metrics import MAX_WINDOW_DAYS, adoption, parse_as_of
 from market.adoption.visits import visit_list
 from market.config import Settings
 from market.formats import local_today
+from market.web.auth.rules import needs, principal_of, require
 
 __all__ = ["ROUTES"]
 
 _TAGS = ["adoption"]
+_ADOPTION = needs(Permission.ADOPTION_READ)
 
 
 def _file(rendered: Rendered) -> Response[bytes]:
@@ -40,7 +43,7 @@ def _file(rendered: Rendered) -> Response[bytes]:
     return Response(rendered.content, media_type=rendered.media_type, headers={"Content-Disposition": header})
 
 
-@get("/api/adoption", tags=_TAGS, summary="Adoption figures (numerator / denominator)")
+@get("/api/adoption", tags=_TAGS, summary="Adoption figures (numerator / denominator)", opt=_ADOPTION)
 async def get_adoption(
     db_session: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
@@ -57,7 +60,7 @@ async def get_adoption(
     )
 
 
-@get("/api/reports/commune", tags=_TAGS, summary="The commune's Xã hội số report")
+@get("/api/reports/commune", tags=_TAGS, summary="The commune's Xã hội số report", opt=_ADOPTION)
 async def get_commune_report(
     db_session: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
@@ -77,7 +80,12 @@ async def get_commune_report(
     return _file(render(report, format))
 
 
-@get("/api/reports/visits", tags=_TAGS, summary="Stalls for the community digital team to visit")
+@get(
+    "/api/reports/visits",
+    tags=_TAGS,
+    summary="Stalls for the community digital team to visit",
+    opt=needs(Permission.VISITS_READ),
+)
 async def get_visits(
     db_session: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
@@ -91,7 +99,7 @@ async def get_visits(
     return _file(render(visits, format, market_name=settings.market_name))
 
 
-@get("/api/reports/surveys", tags=_TAGS, summary="Survey indicators entered by hand")
+@get("/api/reports/surveys", tags=_TAGS, summary="Survey indicators entered by hand", opt=_ADOPTION)
 async def get_surveys(db_session: NamedDependency[AsyncSession]) -> list[SurveyOut]:
     """Every stored survey result, by indicator then date."""
     conn = await db_session.connection()
@@ -108,11 +116,18 @@ class SurveyBody(msgspec.Struct, frozen=True, kw_only=True):
     source: str
     denominator_note: str | None = None
     target_percent: float | None = None
+    # Part of the JSON contract, but its value is ignored: the signed-in principal is recorded.
     recorded_by: str = "api"
 
 
-@put("/api/reports/surveys/{key:str}", tags=_TAGS, summary="Enter or correct a survey indicator")
+@put(
+    "/api/reports/surveys/{key:str}",
+    tags=_TAGS,
+    summary="Enter or correct a survey indicator",
+    opt=needs(Permission.SURVEY_WRITE),
+)
 async def put_survey(
+    request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
     key: FromPath[str],
@@ -120,7 +135,8 @@ async def put_survey(
 ) -> SurveyOut:
     """Store ``key``'s survey result for that date (the same key and date replace the earlier one)."""
     fields: dict[str, Any] = msgspec.structs.asdict(data)
-    actor = fields.pop("recorded_by")
+    fields.pop("recorded_by")
+    actor = require(principal_of(request), Permission.SURVEY_WRITE).actor
     entry = SurveyIn(key=key, **fields)
     today = local_today(settings.timezone)
     conn = await db_session.connection()

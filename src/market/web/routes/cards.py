@@ -7,8 +7,9 @@ text, the renderer's own fingerprint), so a phone that asks again with ``If-None
 event loop keeps answering webhooks meanwhile.
 
 Downloading a card, or printing a sheet, records "QR issued" on each stall (once: the first date
-stays), attributed to the ``X-Market-User`` header (default "system"). The QR alone records
-nothing: it is not a card a stall holder can display.
+stays), attributed to the signed-in principal. The QR alone records nothing: it is not a card a
+stall holder can display. A stall's images need ``STALL_CARD`` on that stall (staff, or the
+stall's own holder); the print sheet ``REGISTRY_WRITE`` (the office).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import hashlib
 import io
 import re
 from collections.abc import Awaitable, Callable, Collection
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 import msgspec
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, HeaderParameter, QueryParameter
@@ -29,17 +30,18 @@ from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from market.access.roles import Permission
 from market.config import Settings
 from market.formats import local_today
 from market.merchants.service import record_qr_issued
 from market.payments.cards import StallCard, renderer_fingerprint, select_cards, stall_card
 from market.payments.render import CardData, card_pdf, card_png, qr_png, qr_svg, write_sheet
+from market.web.auth.rules import StallFrom, needs, principal_of
 
 __all__ = ["ROUTES"]
 
 T = TypeVar("T")
 _TAGS = ["cards"]
-_MAX_ACTOR = 64
 # Short: revalidation costs one 304, while a stale card after an account change would be printed
 # with the old account and send the stall's payments elsewhere.
 _CACHE_CONTROL = "private, max-age=60"
@@ -52,15 +54,13 @@ Content = Annotated[
     str | None,
     QueryParameter(name="content", required=False, description="Fixed transfer content, at most 25 characters"),
 ]
-Actor = Annotated[
-    str | None, HeaderParameter(name="X-Market-User", required=False, description="Who issues the card (history)")
-]
 IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)]
 
 
-def _actor(header: str | None) -> str:
-    name = (header or "").strip()
-    return name[:_MAX_ACTOR] or "system"
+def _actor(request: Request[Any, Any, Any]) -> str:
+    principal = principal_of(request)
+    # The guard let the request in only signed in; "system" is never reached in practice.
+    return principal.actor if principal is not None else "system"
 
 
 async def _read(engine: AsyncEngine, call: Callable[[Connection], T]) -> T:
@@ -144,7 +144,7 @@ async def _card(
     stall: str,
     amount: int | None,
     content: str | None,
-    user: str | None,
+    actor: str,
     if_none_match: str | None,
     *,
     pdf: bool,
@@ -156,7 +156,7 @@ async def _card(
         return _not_modified(etag)
     body = await anyio.to_thread.run_sync(lambda: card_pdf(card) if pdf else card_png(card))
     if found.qr_issued_on is None:
-        await _record_issued(engine, settings, [card.stall_code], _actor(user))
+        await _record_issued(engine, settings, [card.stall_code], actor)
     filename = f"the-{card.stall_code}{_suffix(card)}.{'pdf' if pdf else 'png'}"
     return Response(body, media_type=PDF if pdf else PNG, headers=_headers(etag, filename))
 
@@ -187,15 +187,16 @@ def _card_route(ext: str, media_type: str, summary: str, doc: str) -> HTTPRouteH
     """The handler of ``card.<ext>``: the card, whose first download records "QR issued"."""
 
     async def handler(
+        request: Request[Any, Any, Any],
         engine: NamedDependency[AsyncEngine],
         settings: NamedDependency[Settings],
         stall: FromPath[str],
         amount: Amount = None,
         content: Content = None,
-        user: Actor = None,
         if_none_match: IfNoneMatch = None,
     ) -> Response[bytes]:
-        return await _card(engine, settings, stall, amount, content, user, if_none_match, pdf=ext == "pdf")
+        actor = _actor(request)
+        return await _card(engine, settings, stall, amount, content, actor, if_none_match, pdf=ext == "pdf")
 
     return _route(handler, f"card.{ext}", summary, media_type, doc)
 
@@ -207,7 +208,8 @@ def _route(
     handler.__name__ = handler.__qualname__ = "stall_" + file.replace(".", "_")
     handler.__doc__ = doc
     path = f"/api/merchants/{{stall:str}}/{file}"
-    return get(path, tags=_TAGS, summary=summary, media_type=media_type)(handler)
+    access = needs(Permission.STALL_CARD, stall=StallFrom.PATH)
+    return get(path, tags=_TAGS, summary=summary, media_type=media_type, opt=access)(handler)
 
 
 stall_qr_png = _qr_route(
@@ -237,13 +239,19 @@ stall_card_pdf = _card_route(
 )
 
 
-@get("/api/cards.pdf", tags=_TAGS, summary="Print sheet of stall cards", media_type=PDF)
+@get(
+    "/api/cards.pdf",
+    tags=_TAGS,
+    summary="Print sheet of stall cards",
+    media_type=PDF,
+    opt=needs(Permission.REGISTRY_WRITE),
+)
 async def print_sheet(
+    request: Request[Any, Any, Any],
     engine: NamedDependency[AsyncEngine],
     settings: NamedDependency[Settings],
     zone: Annotated[str | None, QueryParameter(required=False, description="A zone, e.g. B")] = None,
     stall: Annotated[list[str] | None, QueryParameter(required=False, description="Stall codes (repeat)")] = None,
-    user: Actor = None,
 ) -> Response[bytes]:
     """Four A6 cards per A4 page with crop marks, in walking order (zone, row, stall): the whole
     market (stalls that have left excepted), a zone, listed stalls, or a zone plus listed stalls.
@@ -260,7 +268,7 @@ async def print_sheet(
         return out.getvalue()
 
     body = await anyio.to_thread.run_sync(draw)
-    await _record_issued(engine, settings, [card.stall_code for card in selection.cards], _actor(user))
+    await _record_issued(engine, settings, [card.stall_code for card in selection.cards], _actor(request))
     headers = {"Cache-Control": "no-store", "Content-Disposition": f'inline; filename="{_sheet_name(zone)}"'}
     if selection.without_account:
         headers["X-Skipped-Stalls"] = ", ".join(selection.without_account)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import market
 from market.db import database_reachable
+from market.web.auth.rules import PUBLIC
 from market.web.problems import problem
 
 __all__ = ["ROUTES"]
@@ -20,7 +21,7 @@ class Health(msgspec.Struct, frozen=True):
     version: str
 
 
-@get("/healthz", media_type=MediaType.JSON, tags=["system"], summary="Liveness and database reachability")
+@get("/healthz", media_type=MediaType.JSON, tags=["system"], summary="Liveness and database reachability", opt=PUBLIC)
 async def healthz(engine: NamedDependency[AsyncEngine]) -> Response[Health] | Response[bytes]:
     """Answer 200 when the database answers ``SELECT 1``, else a 503 problem document."""
     if await database_reachable(engine):

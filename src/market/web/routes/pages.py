@@ -13,25 +13,22 @@ Pages are small and script-light for cheap phones on 3G: no framework, nothing f
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from litestar import Request, get
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import market
 from market import formats
+from market.access.roles import Permission, allowed
 from market.adoption import metrics
 from market.config import Settings
 from market.errors import InvalidInputError, NotFoundError
@@ -41,7 +38,9 @@ from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.store import stalls
 from market.reconcile.ledger import review_queue as review
 from market.reconcile.ledger.receipts import day_total, latest_receipt_id, recent_receipts, stall_row_id
-from market.web import i18n
+from market.web.auth.rules import PUBLIC, StallFrom, needs, principal_of
+from market.web.page_context import Page
+from market.web.redaction import stalls_for
 
 __all__ = ["ROUTES"]
 
@@ -49,8 +48,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PAGE_SIZE: Final = 50
-_STATIC_DIR = Path(__file__).parent.parent / "static"
-_ONE_YEAR = 365 * 24 * 3600
 _REVIEW_LIMIT = 100
 # What the live screen's script says and shows by itself (i18n keys).
 _LIVE_STRINGS = (
@@ -66,67 +63,9 @@ _LIVE_STRINGS = (
 )
 
 
-def _static_version() -> str:
-    # Part of every asset URL, so a phone never runs yesterday's script against today's page.
-    digest = hashlib.sha256(market.__version__.encode())
-    for path in sorted(_STATIC_DIR.rglob("*")):
-        if path.is_file():
-            digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:10]
-
-
-_STATIC_VERSION: Final = _static_version()
-
-
-def _static(name: str) -> str:
-    return f"/static/app/{name}?v={_STATIC_VERSION}"
-
-
 async def _read(engine: AsyncEngine, call: Callable[[Connection], T]) -> T:
     async with engine.connect() as conn:
         return await conn.run_sync(call)
-
-
-class _Page:
-    """What every page needs: the language, its switch link, the cookie, the formatters."""
-
-    def __init__(self, request: Request[Any, Any, Any], settings: Settings) -> None:
-        lang, set_cookie = i18n.choose_lang(request.query_params.get("lang"), request.cookies.get(i18n.LANG_COOKIE))
-        self.t = i18n.Translator(lang)
-        self.settings = settings
-        self.set_cookie = set_cookie
-        query = {k: v for k, v in request.query_params.items() if k != "lang"}
-        query["lang"] = self.t.other
-        self.switch_url = f"{request.url.path}?{urlencode(query)}"
-        self.path = request.url.path
-
-    def render(self, template: str, status: int = 200, **context: Any) -> Template:
-        tz = self.settings.timezone
-        values: dict[str, Any] = {
-            "t": self.t,
-            "lang": self.t.lang,
-            "switch_url": self.switch_url,
-            "path": self.path,
-            "market_name": self.settings.market_name,
-            "static": _static,
-            "money": formats.money,
-            "integer": formats.integer,
-            "percent": formats.percent_of,
-            "date": formats.date_vi,
-            "datetime": lambda moment: i18n.datetime_local(moment, tz),
-            "time": lambda moment: i18n.time_local(moment, tz),
-        }
-        values.update(context)
-        cookies = (
-            [Cookie(key=i18n.LANG_COOKIE, value=self.t.lang, max_age=_ONE_YEAR, path="/", samesite="lax")]
-            if self.set_cookie
-            else None
-        )
-        return Template(template_name=template, context=values, status_code=status, cookies=cookies)
-
-    def not_found(self, code: str) -> Template:
-        """The friendly 404 page for a stall code that names no stall."""
-        return self.render("not_found.html.j2", status=404, code=code)
 
 
 # --- home ---------------------------------------------------------------------------------
@@ -138,20 +77,25 @@ def _summary(conn: Connection, settings: Settings) -> Any:
     )
 
 
-@get("/", include_in_schema=False)
+@get("/", include_in_schema=False, opt=PUBLIC)
 async def home(
     request: Request[Any, Any, Any], settings: NamedDependency[Settings], engine: NamedDependency[AsyncEngine]
 ) -> Template:
-    """The market's front page."""
-    page = _Page(request, settings)
-    figures = await _read(engine, lambda c: _summary(c, settings))
-    return page.render("home.html.j2", figures=figures, names=_figure_names(figures, page.t.lang))
+    """The market's front page; its figures only for a principal who may read them."""
+    page = Page(request, settings)
+    figures = None
+    may_see_figures = allowed(principal_of(request), Permission.ADOPTION_READ)
+    if may_see_figures:
+        figures = await _read(engine, lambda c: _summary(c, settings))
+    names = _figure_names(figures, page.t.lang)
+    return page.render("home.html.j2", figures=figures, names=names, may_see_figures=may_see_figures)
 
 
 # --- stall holder ---------------------------------------------------------------------------
 
 
-@get("/sap", include_in_schema=False)
+# Public: it only turns a typed code into the stall page's address, which is guarded itself.
+@get("/sap", include_in_schema=False, opt=PUBLIC)
 async def find_stall(
     request: Request[Any, Any, Any], settings: NamedDependency[Settings], ma: FromQuery[str] = ""
 ) -> Redirect | Template:
@@ -162,7 +106,7 @@ async def find_stall(
     try:
         code = normalize_stall_code(typed)
     except ValueError:
-        return _Page(request, settings).not_found(typed)
+        return Page(request, settings).not_found(typed)
     return Redirect(f"/sap/{code}")
 
 
@@ -172,10 +116,10 @@ async def _stall_view(
     engine: AsyncEngine,
     stall: str,
     load: Callable[[Connection], T],
-    show: Callable[[_Page, T], Template],
+    show: Callable[[Page, T], Template],
 ) -> Template:
     """A page about one stall: ``load`` reads it, ``show`` renders it; the friendly 404 for no such stall."""
-    page = _Page(request, settings)
+    page = Page(request, settings)
     try:
         found = await _read(engine, load)
     except NotFoundError:
@@ -187,7 +131,7 @@ def _default_account(stall: StallOut) -> Any | None:
     return next((a for a in stall.accounts if a.is_default), stall.accounts[0] if stall.accounts else None)
 
 
-@get("/sap/{stall:str}", include_in_schema=False)
+@get("/sap/{stall:str}", include_in_schema=False, opt=needs(Permission.STALL_CARD, stall=StallFrom.PATH))
 async def stall_page(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],
@@ -196,13 +140,17 @@ async def stall_page(
 ) -> Template:
     """A stall holder's page: QR, card, receiving account, and the way to the live screen."""
 
-    def show(page: _Page, found: StallOut) -> Template:
+    def show(page: Page, found: StallOut) -> Template:
         return page.render("stall.html.j2", stall=found, account=_default_account(found))
 
     return await _stall_view(request, settings, engine, stall, lambda c: service.get_stall(c, stall), show)
 
 
-@get("/sap/{stall:str}/nhan-tien", include_in_schema=False)
+@get(
+    "/sap/{stall:str}/nhan-tien",
+    include_in_schema=False,
+    opt=needs(Permission.STALL_TAKINGS, stall=StallFrom.PATH),
+)
 async def live_page(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],
@@ -217,7 +165,7 @@ async def live_page(
         since = latest_receipt_id(conn, stall_id)
         return code, since, recent_receipts(conn, stall_id, day=today), day_total(conn, stall_id, today)
 
-    def show(page: _Page, found: tuple[str, int, list[Any], tuple[int, int]]) -> Template:
+    def show(page: Page, found: tuple[str, int, list[Any], tuple[int, int]]) -> Template:
         code, since, payments, (count, total) = found
         strings = {key.removeprefix("live."): page.t(key) for key in _LIVE_STRINGS}
         return page.render(
@@ -241,7 +189,7 @@ def _zones(conn: Connection) -> list[str]:
     return [str(z) for z in conn.scalars(sa.select(stalls.c.zone).distinct().order_by(stalls.c.zone))]
 
 
-@get("/quan-ly/sap", include_in_schema=False)
+@get("/quan-ly/sap", include_in_schema=False, opt=needs(Permission.REGISTRY_READ))
 async def manage_stalls(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],
@@ -254,7 +202,7 @@ async def manage_stalls(
     page_number: FromQuery[int] = 1,
 ) -> Template:
     """The registry: search without diacritics ("nguyen" finds "Nguyễn"), filters, pages of 50."""
-    page = _Page(request, settings)
+    page = Page(request, settings)
     number = max(page_number, 1)
     filters = service.StallFilter(
         zone=zone or None,
@@ -268,7 +216,7 @@ async def manage_stalls(
     chosen = {"q": q, "zone": zone, "category": category, "status": status, "onboarding": onboarding}
     zones = await _read(engine, _zones)
     try:
-        result = await _read(engine, lambda c: service.list_stalls(c, filters))
+        result = stalls_for(page.principal, await _read(engine, lambda c: service.list_stalls(c, filters)))
     except InvalidInputError as exc:
         return page.render("manage_list.html.j2", status=422, errors=exc.errors, chosen=chosen, zones=zones)
     pages = max(1, math.ceil(result.total / PAGE_SIZE))
@@ -291,7 +239,8 @@ async def manage_stalls(
     )
 
 
-@get("/quan-ly/sap/{stall:str}", include_in_schema=False)
+# The office's view of one stall shows its accounts and history: registry writers only.
+@get("/quan-ly/sap/{stall:str}", include_in_schema=False, opt=needs(Permission.REGISTRY_WRITE))
 async def manage_stall(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],
@@ -305,7 +254,7 @@ async def manage_stall(
         stall_id, _ = stall_row_id(conn, found.code)
         return found, service.stall_history(conn, found.code, limit=50), recent_receipts(conn, stall_id, limit=20)
 
-    def show(page: _Page, loaded: tuple[StallOut, Any, list[Any]]) -> Template:
+    def show(page: Page, loaded: tuple[StallOut, Any, list[Any]]) -> Template:
         found, history, payments = loaded
         return page.render("manage_stall.html.j2", stall=found, history=history, payments=payments)
 
@@ -316,12 +265,12 @@ def _review_queue(conn: Connection) -> Any:
     return review.list_unmatched(conn, state="open", limit=_REVIEW_LIMIT)
 
 
-@get("/quan-ly/doi-soat", include_in_schema=False)
+@get("/quan-ly/doi-soat", include_in_schema=False, opt=needs(Permission.REVIEW_QUEUE))
 async def review_queue(
     request: Request[Any, Any, Any], settings: NamedDependency[Settings], engine: NamedDependency[AsyncEngine]
 ) -> Template:
     """Payments automation would not attribute, with ranked suggestions and a form to decide each."""
-    page = _Page(request, settings)
+    page = Page(request, settings)
     queue = await _read(engine, _review_queue)
     strings = {key.removeprefix("review."): page.t(key) for key in ("review.done", "review.failed")}
     return page.render("review.html.j2", queue=queue, strings=strings)
@@ -344,12 +293,12 @@ def _report_figures(conn: Connection, settings: Settings) -> tuple[Any, Any]:
     return by_zone, by_category
 
 
-@get("/bao-cao", include_in_schema=False)
+@get("/bao-cao", include_in_schema=False, opt=needs(Permission.ADOPTION_READ))
 async def report_page(
     request: Request[Any, Any, Any], settings: NamedDependency[Settings], engine: NamedDependency[AsyncEngine]
 ) -> Template:
     """Adoption figures (numerator / denominator) by zone and category, and the commune's downloads."""
-    page = _Page(request, settings)
+    page = Page(request, settings)
     by_zone, by_category = await _read(engine, lambda c: _report_figures(c, settings))
     return page.render(
         "report.html.j2",

@@ -4,7 +4,7 @@
 for as long as the app runs, unless ``MARKET_RUN_MATCHER`` is off.
 
 ``GET /api/reconcile/unmatched`` lists the review queue; ``POST .../{id}/resolve`` records a
-person's decision (who: body ``by`` or the ``X-Market-User`` header) and waits briefly for the
+person's decision (who: the signed-in principal; a ``by`` in the body is ignored) and waits briefly for the
 matcher to apply it, so the answer usually shows the resulting receipt's outcome.
 """
 
@@ -16,11 +16,13 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Litestar, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from market.access.roles import Permission
 from market.reconcile.ledger.matcher_service import MatcherService
 from market.reconcile.ledger.review_queue import (
     ResolveIn,
@@ -31,14 +33,14 @@ from market.reconcile.ledger.review_queue import (
     list_unmatched,
     resolve_item,
 )
+from market.web.auth.rules import needs, principal_of, require
 from market.web.review_labels import labelled_item, labelled_page
 
 __all__ = ["LIFESPAN", "ROUTES"]
 
 APPLY_WAIT_SECONDS = 3.0
 _TAGS = ["reconcile"]
-
-Actor = Annotated[str | None, HeaderParameter(name="X-Market-User", required=False, description="Who decides")]
+_ACCESS = needs(Permission.REVIEW_QUEUE)
 
 
 @asynccontextmanager
@@ -56,7 +58,7 @@ async def matching_loop(app: Litestar) -> AsyncGenerator[None, None]:
         await running.stop()
 
 
-@get("/api/reconcile/unmatched", tags=_TAGS, summary="The review queue, with ranked suggestions")
+@get("/api/reconcile/unmatched", tags=_TAGS, summary="The review queue, with ranked suggestions", opt=_ACCESS)
 async def unmatched(
     engine: NamedDependency[AsyncEngine],
     show: Annotated[str, QueryParameter(name="state", description="open, resolved or all")] = "open",
@@ -84,19 +86,27 @@ async def _wait_applied(request: Request[Any, Any, Any], engine: AsyncEngine, it
         await asyncio.sleep(0.05)
 
 
-@post("/api/reconcile/unmatched/{item_id:int}/resolve", tags=_TAGS, summary="Decide a review item", status_code=200)
+@post(
+    "/api/reconcile/unmatched/{item_id:int}/resolve",
+    tags=_TAGS,
+    summary="Decide a review item",
+    status_code=200,
+    opt=_ACCESS,
+)
 async def resolve_unmatched(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     engine: NamedDependency[AsyncEngine],
     item_id: FromPath[int],
     data: JSONBody[ResolveIn],
-    user: Actor = None,
 ) -> UnmatchedItem:
     """Credit an intent or a stall, or mark the money not ours, with who and why. 409 if the item was
     already decided (decisions are final); ``resolution.applied`` tells whether the ledger has it yet."""
+    actor = require(principal_of(request), Permission.REVIEW_QUEUE).actor
+    # ``by`` stays in the JSON contract, but who decides is who is signed in, never what the body says.
+    decision = msgspec.structs.replace(data, by=None)
     conn = await db_session.connection(execution_options={"sqlite_immediate": True})
-    await conn.run_sync(lambda c: resolve_item(c, item_id, data, user or "system"))
+    await conn.run_sync(lambda c: resolve_item(c, item_id, decision, actor))
     await db_session.commit()
     return await _wait_applied(request, engine, item_id)
 

@@ -15,27 +15,31 @@ stall, so the stream is built to be resumed rather than trusted:
   connection and lets the page notice a connection that died silently (3G hand-overs leave
   half-open sockets that never report an error; comments alone are invisible to page scripts).
 - The stream ends when the client goes away: Litestar cancels the generator on
-  ``http.disconnect``.
+  ``http.disconnect``; and at a ping when the caller's session or token no longer holds (signed
+  out, the stall's link revoked), so a revoked phone stops hearing payments within 15 s.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Annotated, Final
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, Final
 
 import anyio
 import msgspec
 import sqlalchemy as sa
-from litestar import get
+from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from market.access.roles import Permission
 from market.db import utcnow
 from market.reconcile.ledger.receipts import latest_receipt_id, receipts_after, stall_row_id
+from market.web.auth.middleware import still_signed_in
+from market.web.auth.rules import StallFrom, needs
 
 __all__ = ["KEEPALIVE_SECONDS", "POLL_SECONDS", "ROUTES"]
 
@@ -66,7 +70,9 @@ def _resume_point(last_event_id: str | None, since: int | None) -> int | None:
     return None
 
 
-async def _events(engine: AsyncEngine, stall_id: int, start: int) -> AsyncIterator[ServerSentEventMessage]:
+async def _events(
+    engine: AsyncEngine, stall_id: int, start: int, still_allowed: Callable[[], Awaitable[bool]]
+) -> AsyncIterator[ServerSentEventMessage]:
     # A first comment sends the headers at once, so the page shows "connected" without waiting.
     yield ServerSentEventMessage(comment="ok", data=None, retry=RETRY_MS)
     cursor, sent = start, set[int]()
@@ -91,12 +97,21 @@ async def _events(engine: AsyncEngine, stall_id: int, start: int) -> AsyncIterat
         sent = {receipt_id for receipt_id in sent if receipt_id > cursor - _LOOKBACK}
         if time.monotonic() - last_ping >= KEEPALIVE_SECONDS:
             last_ping = time.monotonic()
+            if not await still_allowed():
+                # Signed out or the stall's link revoked: end the stream; the browser's reconnect is refused.
+                return
             yield ServerSentEventMessage(comment="keep-alive", event="ping", data=utcnow().isoformat())
         await anyio.sleep(POLL_SECONDS)
 
 
-@get("/api/stream/{stall:str}", tags=["stream"], summary="Live payments of a stall (Server-Sent Events)")
+@get(
+    "/api/stream/{stall:str}",
+    tags=["stream"],
+    summary="Live payments of a stall (Server-Sent Events)",
+    opt=needs(Permission.STALL_STREAM, stall=StallFrom.PATH),
+)
 async def payment_stream(
+    request: Request[Any, Any, Any],
     engine: NamedDependency[AsyncEngine],
     stall: FromPath[str],
     last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", required=False)] = None,
@@ -110,7 +125,8 @@ async def payment_stream(
         stall_id, _ = await conn.run_sync(lambda c: stall_row_id(c, stall))
         resume = _resume_point(last_event_id, since)
         cursor = resume if resume is not None else await conn.run_sync(lambda c: latest_receipt_id(c, stall_id))
-    return ServerSentEvent(_events(engine, stall_id, cursor), headers={"Cache-Control": "no-store"})
+    events = _events(engine, stall_id, cursor, still_signed_in(request))
+    return ServerSentEvent(events, headers={"Cache-Control": "no-store"})
 
 
 ROUTES = [payment_stream]

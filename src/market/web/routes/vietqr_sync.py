@@ -20,6 +20,7 @@ from market.db import utcnow
 from market.errors import UnavailableError
 from market.reconcile.ingest.adapters import NotConfiguredError, RejectionError
 from market.reconcile.ingest.adapters import vietqr_vn as adapter
+from market.web.auth.rules import PROVIDER
 from market.web.routes.webhooks import header_dict, journal_delivery, log_rejection, read_webhook_body, rejection_status
 
 __all__ = ["ROUTES"]
@@ -48,6 +49,7 @@ def _failure(status: int, message: str) -> Response[SyncAnswer]:
     tags=["webhooks"],
     summary="VietQR.vn: Basic credentials for a 300 s bearer token",
     status_code=200,
+    opt=PROVIDER,
 )
 async def token_generate(request: Request[Any, Any, Any]) -> adapter.Token:
     """Trade ``Authorization: Basic`` (``MARKET_VIETQR_USERNAME``/``PASSWORD``) for a bearer token."""
@@ -64,6 +66,7 @@ async def token_generate(request: Request[Any, Any, Any]) -> adapter.Token:
     tags=["webhooks"],
     summary="VietQR.vn: one transaction (Bearer token)",
     status_code=200,
+    opt=PROVIDER,
 )
 async def transaction_sync(request: Request[Any, Any, Any]) -> Response[SyncAnswer]:
     """Verify the bearer token, journal the transaction, answer with our journal id as ``reftransactionid``."""

@@ -26,6 +26,7 @@ from market.db import create_sync_engine_for, utcnow
 from market.reconcile.ingest.adapters import PARSERS, MalformedRequestError, NotConfiguredError, Parser, RejectionError
 from market.reconcile.ingest.adapters.base import HEADERS_KEPT
 from market.reconcile.ingest.journal import JournalWriter, Stored
+from market.web.auth.rules import PROVIDER
 
 __all__ = [
     "LIFESPAN",
@@ -165,21 +166,21 @@ async def _ingest(request: Request[Any, Any, Any], provider: str) -> Stored | No
 _DOC: dict[str, Any] = {"tags": ["webhooks"], "media_type": MediaType.JSON, "status_code": 200}
 
 
-@post("/webhooks/payos", summary="payOS payment notification", **_DOC)
+@post("/webhooks/payos", summary="payOS payment notification", **_DOC, opt=PROVIDER)
 async def payos_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Verify the payOS signature over ``data``, journal, answer ``{"success": true}`` (also to the test event)."""
     await _ingest(request, "payos")
     return Response(_SUCCESS, media_type=MediaType.JSON)
 
 
-@post("/webhooks/sepay", summary="SePay transaction notification", **_DOC)
+@post("/webhooks/sepay", summary="SePay transaction notification", **_DOC, opt=PROVIDER)
 async def sepay_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Verify SePay's HMAC (or API key), journal, answer ``{"success": true}``."""
     await _ingest(request, "sepay")
     return Response(_SUCCESS, media_type=MediaType.JSON)
 
 
-@post("/webhooks/casso", summary="Casso v2 transaction notification", **_DOC)
+@post("/webhooks/casso", summary="Casso v2 transaction notification", **_DOC, opt=PROVIDER)
 async def casso_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Verify ``X-Casso-Signature`` (HMAC-SHA512), journal, answer ``{"success": true}`` (also to the test call)."""
     await _ingest(request, "casso")
@@ -203,6 +204,7 @@ _ANSWER = msgspec.json.Encoder()
     summary="Signed notification in our generic format",
     responses={200: ResponseSpec(GenericAnswer, description="Where the notification is in the journal")},
     **_DOC,
+    opt=PROVIDER,
 )
 async def generic_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Verify ``X-Market-Signature``, journal, answer the journal id (format: ``ingest.adapters.generic``)."""
