@@ -116,6 +116,7 @@ def _url(call: Call, market: Market) -> str:
         "{stall:str}": call.stall or OWN,
         "{ref:str}": market.intents[call.stall or OWN],
         "{item_id:int}": str(market.item_id),
+        "{change_id:int}": "1",
         "{token:str}": "not-a-link",
         "{key:str}": "ket_noi",
         "{file_path:path}": "app.css",
@@ -123,6 +124,7 @@ def _url(call: Call, market: Market) -> str:
     }
     for name, value in fills.items():
         url = url.replace(name, value)
+    assert "{" not in url, f"a path parameter of {call.path} has no test value: add it to the fills"
     return url
 
 
@@ -328,6 +330,10 @@ RULES = {
     ("GET", "/api/merchants/{stall:str}/card.pdf"): Permission.STALL_CARD,
     ("POST", "/api/intents"): Permission.STALL_INTENTS,
     ("GET", "/api/intents/{ref:str}"): Permission.STALL_INTENTS,
+    ("GET", "/api/account-changes"): Permission.ACCOUNTS_APPROVE,
+    ("POST", "/api/account-changes/{change_id:int}/approve"): Permission.ACCOUNTS_APPROVE,
+    ("POST", "/api/account-changes/{change_id:int}/reject"): Permission.ACCOUNTS_APPROVE,
+    ("GET", "/quan-ly/tai-khoan-cho-duyet"): Permission.ACCOUNTS_APPROVE,
 }
 
 
