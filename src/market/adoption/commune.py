@@ -35,6 +35,7 @@ __all__ = [
     "Profile",
     "SurveyIn",
     "SurveyOut",
+    "SurveyResult",
     "commune_report",
     "delete_survey",
     "list_surveys",
@@ -117,10 +118,9 @@ class CommuneReport(msgspec.Struct, frozen=True, kw_only=True):
     rules: list[str]
 
 
-class SurveyIn(msgspec.Struct, frozen=True, kw_only=True):
-    """A survey result to store: ``numerator`` of ``denominator`` on ``surveyed_on``."""
+class SurveyResult(msgspec.Struct, frozen=True, kw_only=True):
+    """A survey result: ``numerator`` of ``denominator`` on ``surveyed_on`` (the indicator's key aside)."""
 
-    key: str
     name: str
     numerator: int
     denominator: int
@@ -128,6 +128,12 @@ class SurveyIn(msgspec.Struct, frozen=True, kw_only=True):
     source: str
     denominator_note: str | None = None
     target_percent: float | None = None
+
+
+class SurveyIn(SurveyResult, frozen=True, kw_only=True):
+    """A survey result to store, for the indicator ``key``."""
+
+    key: str
 
 
 class SurveyOut(SurveyIn, frozen=True, kw_only=True):

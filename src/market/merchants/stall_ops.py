@@ -19,7 +19,15 @@ from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.store import StoredStall, account_owners, load_stalls, stalls, update_stalls
 from market.merchants.vocab import ACCOUNT_KINDS
 
-__all__ = ["account_out", "check_accounts_free", "find_stall", "find_stall_by_id", "no_such_stall", "write_stall"]
+__all__ = [
+    "account_out",
+    "check_accounts_free",
+    "find_stall",
+    "find_stall_by_id",
+    "no_such_stall",
+    "stall_row_id",
+    "write_stall",
+]
 
 
 def no_such_stall(code: str) -> NotFoundError:
@@ -33,14 +41,32 @@ def find_stall(conn: Connection, code: str, *, for_update: bool = False) -> Stor
     Raises:
         NotFoundError: no such stall.
     """
-    try:
-        canonical = normalize_stall_code(code)
-    except ValueError:
-        canonical = None
+    canonical = _canonical(code)
     found = load_stalls(conn, stalls.c.code == canonical, for_update=for_update) if canonical else []
     if not found:
         raise no_such_stall(code)
     return found[0]
+
+
+def stall_row_id(conn: Connection, code: str) -> tuple[int, str]:
+    """The row id and canonical code of the stall spelt ``code``, without loading the stall.
+
+    Raises:
+        NotFoundError: no such stall.
+    """
+    canonical = _canonical(code)
+    row = conn.execute(sa.select(stalls.c.id).where(stalls.c.code == canonical)).first() if canonical else None
+    if row is None or canonical is None:
+        raise no_such_stall(code)
+    return int(row.id), canonical
+
+
+def _canonical(code: str) -> str | None:
+    """The canonical form of ``code``, or ``None`` when it cannot be a stall code (so no stall has it)."""
+    try:
+        return normalize_stall_code(code)
+    except ValueError:
+        return None
 
 
 def find_stall_by_id(conn: Connection, stall_id: int, *, for_update: bool = False) -> StoredStall:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from market.adoption.commune import CommuneReport
+from market.adoption.export.columns import MEASURE_COLUMNS
 from market.adoption.figures import Adoption, Figure
 from market.adoption.visits import VisitList
 from market.formats import date_vi, percent_number
@@ -63,13 +64,7 @@ def commune_csv(report: CommuneReport) -> bytes:
         "STT",
         "Mã chỉ tiêu",
         "Tên chỉ tiêu",
-        "Giải thích (tử số / mẫu số)",
-        "ĐVT",
-        "Mục tiêu (%)",
-        "Tử số",
-        "Mẫu số",
-        "Tỷ lệ (%)",
-        "Tự đánh giá",
+        *MEASURE_COLUMNS,
         "Nguồn số liệu",
         "Ngày khảo sát",
     ]

@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 
 from market.adoption.commune import CommuneReport
 from market.adoption.document_dates import long_date_vi
+from market.adoption.export.columns import MEASURE_COLUMNS
 from market.formats import date_vi
 from market.spreadsheet import put
 
@@ -26,13 +27,7 @@ __all__ = ["TABLE_HEADER", "commune_xlsx"]
 TABLE_HEADER = (
     "STT",
     "Tên chỉ tiêu",
-    "Giải thích (tử số / mẫu số)",
-    "ĐVT",
-    "Mục tiêu (%)",
-    "Tử số",
-    "Mẫu số",
-    "Tỷ lệ (%)",
-    "Tự đánh giá",
+    *MEASURE_COLUMNS,
     "Nguồn số liệu / minh chứng",
     "Mã chỉ tiêu",
 )

@@ -8,12 +8,9 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from market.errors import NotFoundError
-from market.merchants.stall_codes import normalize_stall_code
-from market.merchants.store import stalls
 from market.reconcile.ledger.tables import journal_table, receipts_table
 
-__all__ = ["Payment", "day_total", "latest_receipt_id", "receipts_after", "recent_receipts", "stall_row_id"]
+__all__ = ["Payment", "day_total", "latest_receipt_id", "receipts_after", "recent_receipts"]
 
 
 class Payment(msgspec.Struct, frozen=True, kw_only=True):
@@ -25,22 +22,6 @@ class Payment(msgspec.Struct, frozen=True, kw_only=True):
     payer: str | None
     memo: str
     kind: str
-
-
-def stall_row_id(conn: Connection, code: str) -> tuple[int, str]:
-    """The row id and canonical code of the stall spelt ``code``.
-
-    Raises:
-        NotFoundError: no such stall.
-    """
-    try:
-        canonical = normalize_stall_code(code)
-    except ValueError:
-        canonical = None
-    row = conn.execute(sa.select(stalls.c.id).where(stalls.c.code == canonical)).first() if canonical else None
-    if row is None:
-        raise NotFoundError(f"Không có sạp {code!r} trong sổ / no stall {code!r} in the registry")
-    return int(row.id), str(canonical)
 
 
 def latest_receipt_id(conn: Connection, stall_id: int) -> int:

@@ -21,7 +21,15 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from market.access.roles import Permission
-from market.adoption.commune import SurveyIn, SurveyOut, commune_report, list_surveys, parse_period, save_survey
+from market.adoption.commune import (
+    SurveyIn,
+    SurveyOut,
+    SurveyResult,
+    commune_report,
+    list_surveys,
+    parse_period,
+    save_survey,
+)
 from market.adoption.export.render import Rendered, render
 from market.adoption.figures import Adoption
 from market.adoption.metrics import MAX_WINDOW_DAYS, adoption, parse_as_of
@@ -106,16 +114,9 @@ async def get_surveys(db_session: NamedDependency[AsyncSession]) -> list[SurveyO
     return await conn.run_sync(lambda sync: list_surveys(sync))
 
 
-class SurveyBody(msgspec.Struct, frozen=True, kw_only=True):
+class SurveyBody(SurveyResult, frozen=True, kw_only=True):
     """A survey result: ``numerator`` of ``denominator`` on ``surveyed_on``."""
 
-    name: str
-    numerator: int
-    denominator: int
-    surveyed_on: dt.date
-    source: str
-    denominator_note: str | None = None
-    target_percent: float | None = None
     # Part of the JSON contract, but its value is ignored: the signed-in principal is recorded.
     recorded_by: str = "api"
 

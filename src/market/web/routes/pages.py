@@ -35,9 +35,10 @@ from market.errors import InvalidInputError, NotFoundError
 from market.merchants import service
 from market.merchants.schemas import StallOut
 from market.merchants.stall_codes import normalize_stall_code
+from market.merchants.stall_ops import stall_row_id
 from market.merchants.store import stalls
 from market.reconcile.ledger import review_queue as review
-from market.reconcile.ledger.receipts import day_total, latest_receipt_id, recent_receipts, stall_row_id
+from market.reconcile.ledger.receipts import day_total, latest_receipt_id, recent_receipts
 from market.web.auth.rules import PUBLIC, StallFrom, needs, principal_of
 from market.web.page_context import Page
 from market.web.redaction import stalls_for

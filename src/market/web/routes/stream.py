@@ -37,7 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from market.access.roles import Permission
 from market.db import utcnow
-from market.reconcile.ledger.receipts import latest_receipt_id, receipts_after, stall_row_id
+from market.merchants.stall_ops import stall_row_id
+from market.reconcile.ledger.receipts import latest_receipt_id, receipts_after
 from market.web.auth.middleware import still_signed_in
 from market.web.auth.rules import StallFrom, needs
 
