@@ -270,6 +270,19 @@ def test_national_ids_are_for_admin_and_phones_not_for_the_commune(market):
     assert all(item["holder"]["phone"] is None for item in listed)
 
 
+def test_the_outreach_team_sees_phones_but_no_receiving_accounts(market):
+    url = f"/api/merchants/{OWN}"
+    assert market.client.get(url, headers=market.headers["office"]).json()["accounts"]
+    team = market.client.get(url, headers=market.headers["team"]).json()
+    assert team["holder"]["phone"]
+    assert team["accounts"] == []
+    listed = market.client.get("/api/merchants", headers=market.headers["team"]).json()["items"]
+    assert listed
+    assert all(item["accounts"] == [] for item in listed)
+    history = market.client.get(f"{url}/history", headers=market.headers["team"]).json()["items"]
+    assert all(change["new"] is None for change in history if change["field"] == "accounts")
+
+
 def test_the_home_page_shows_figures_only_to_those_who_may_read_them(market):
     anonymous = market.client.get("/").text
     commune = market.client.get("/", headers=market.headers["commune"]).text

@@ -57,6 +57,7 @@ class Permission(StrEnum):
     REGISTRY_READ = "registry.read"
     REGISTRY_WRITE = "registry.write"
     PHONES_READ = "phones.read"
+    ACCOUNTS_READ = "accounts.read"  # the stalls' receiving accounts; the outreach team has no need of them
     NATIONAL_ID_READ = "national_id.read"
     ACCOUNTS_APPROVE = "accounts.approve"
     STALL_LINKS_MANAGE = "stall_links.manage"
@@ -85,6 +86,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REGISTRY_READ,
             Permission.REGISTRY_WRITE,
             Permission.PHONES_READ,
+            Permission.ACCOUNTS_READ,
             Permission.ACCOUNTS_APPROVE,
             Permission.STALL_LINKS_MANAGE,
             Permission.REVIEW_QUEUE,
@@ -96,7 +98,9 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     # The commune sees the registry without phones or national IDs, and writes only its report's inputs.
-    Role.COMMUNE: frozenset({Permission.REGISTRY_READ, Permission.ADOPTION_READ, Permission.SURVEY_WRITE}),
+    Role.COMMUNE: frozenset(
+        {Permission.REGISTRY_READ, Permission.ACCOUNTS_READ, Permission.ADOPTION_READ, Permission.SURVEY_WRITE}
+    ),
     # The outreach team visits holders, so it needs their phones; it never sees accounts or the review queue.
     Role.TEAM: frozenset(
         {
