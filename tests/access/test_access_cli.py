@@ -129,3 +129,19 @@ def test_the_link_url_defaults_to_host_and_port(market, engine, monkeypatch):
     monkeypatch.setenv("MARKET_PORT", "8123")
     url = market("merchants", "link", stall_codes[1]).stdout.strip().splitlines()[-1]
     assert url.startswith("http://127.0.0.1:8123/s/")
+
+
+def test_audit_lists_what_happened_without_secrets(market, engine):
+    market("users", "add", "lan", "--role", "office", "--password-stdin", input="a long enough password\n")
+    created = market("tokens", "create", "--user", "lan", "--name", "script")
+    token = created.output.strip().splitlines()[-1]
+    result = market("audit")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [line.split("\t")[2] for line in lines][:2] == ["token_created", "user_added"]
+    assert all(line.split("\t")[1].startswith("cli:") for line in lines[:2])
+    assert token not in result.output
+    assert "a long enough password" not in result.output
+    only = market("audit", "--action", "user_added")
+    assert [line.split("\t")[2] for line in only.output.splitlines()] == ["user_added"]
+    assert market("audit", "--action", "nonsense").exit_code == 2

@@ -343,6 +343,7 @@ RULES = {
     ("GET", "/api/merchants/{stall:str}/card.pdf"): Permission.STALL_CARD,
     ("POST", "/api/intents"): Permission.STALL_INTENTS,
     ("GET", "/api/intents/{ref:str}"): Permission.STALL_INTENTS,
+    ("GET", "/api/audit"): Permission.AUDIT_READ,
     ("GET", "/api/account-changes"): Permission.ACCOUNTS_APPROVE,
     ("POST", "/api/account-changes/{change_id:int}/approve"): Permission.ACCOUNTS_APPROVE,
     ("POST", "/api/account-changes/{change_id:int}/reject"): Permission.ACCOUNTS_APPROVE,

@@ -125,3 +125,26 @@ def test_the_office_makes_and_revokes_a_holders_link_from_the_stall_page(browser
     with engine.connect() as conn:
         actions = set(conn.execute(sa.text("SELECT action FROM audit_events")).scalars())
     assert {"link_created", "link_sign_in", "link_revoked"} <= actions
+
+
+def test_the_admin_reads_the_audit_log_and_no_one_else_does(browser_client, settings, engine):
+    from credentials import bearer
+
+    _sign_in(browser_client, "wrong password")
+    _sign_in(browser_client, PASSWORD)
+    admin = bearer(settings, "head", "admin")
+    answer = browser_client.get("/api/audit", headers=admin, params={"action": "sign_in_failed"})
+    assert answer.status_code == 200
+    events = answer.json()
+    assert [(e["action"], e["subject"]) for e in events] == [("sign_in_failed", "lan")]
+    everything = browser_client.get("/api/audit", headers=admin).json()
+    assert {"sign_in", "sign_in_failed"} <= {e["action"] for e in everything}
+    assert PASSWORD not in str(everything)
+    office = bearer(settings, "mai", "office")
+    assert browser_client.get("/api/audit", headers=office).status_code == 403
+    assert browser_client.get("/api/audit").status_code == 403  # lan, signed in above, is office
+    browser_client.cookies.clear()
+    assert browser_client.get("/api/audit").status_code == 401
+    bad = browser_client.get("/api/audit", headers=admin, params={"limit": 0})
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("application/problem+json")

@@ -12,7 +12,8 @@ from typing import NoReturn
 
 import click
 
-from market.access import links, tokens, users
+from market.access import audit, links, tokens, users
+from market.access.audit import AuditAction
 from market.access.passwords import PasswordPolicyError
 from market.access.roles import STAFF_ROLES
 from market.cliutil import cli_actor, cli_settings, sync_engine
@@ -174,6 +175,20 @@ def link_command(stall: str, revoke: bool) -> None:
     click.echo(public_base_url(settings) + links.link_path(token))
 
 
-COMMANDS = [users_group, tokens_group]
+@click.command("audit")
+@click.option(
+    "--action", type=click.Choice([a.value for a in AuditAction]), default=None, help="Only events of this kind."
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True, help="Newest events first.")
+def audit_command(action: str | None, limit: int) -> None:
+    """The audit log, newest first: sign-ins, users, tokens and links (never a secret)."""
+    with sync_engine(cli_settings()) as engine, engine.connect() as conn:
+        events = audit.list_events(conn, action=AuditAction(action) if action else None, limit=limit)
+    for e in events:
+        detail = " ".join(f"{key}={value}" for key, value in sorted(e.detail.items()))
+        click.echo(f"{e.at:%Y-%m-%d %H:%M:%S}\t{e.actor}\t{e.action}\t{e.subject}\t{detail}".rstrip())
+
+
+COMMANDS = [users_group, tokens_group, audit_command]
 # Added to ``market merchants`` by the top-level command line, so that merchants need not import access.
 MERCHANT_COMMANDS = [link_command]
