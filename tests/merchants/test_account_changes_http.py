@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 from PIL import Image
 
 from conftest import make_settings
+from credentials import bearer
 from market.payments import VietQRRequest, build_vietqr
 
 PROBLEM = "application/problem+json"
@@ -19,8 +20,9 @@ NEW = "6015294499999"
 PAGE = "/quan-ly/tai-khoan-cho-duyet"
 
 
-def _as(user):
-    return {"X-Market-User": user}
+def _as(client, user):
+    """Calling as the office user ``user`` (an API token of theirs)."""
+    return bearer(client.app.state.settings, user, "office")
 
 
 def _payload(number):
@@ -47,12 +49,12 @@ def _register(client):
         "holder": {"full_name": "Nguyễn Thị Đào"},
         "accounts": [{"bank": "Agribank", "account_number": OLD}],
     }
-    assert client.post("/api/merchants", json=body, headers=_as("lan")).status_code == 201
+    assert client.post("/api/merchants", json=body, headers=_as(client, "lan")).status_code == 201
 
 
 def _change_accounts(client, number=NEW, user="lan", **extra):
     body = {"accounts": [{"bank": "Agribank", "account_number": number}], **extra}
-    return client.patch("/api/merchants/A-12", json=body, headers=_as(user))
+    return client.patch("/api/merchants/A-12", json=body, headers=_as(client, user))
 
 
 def test_patch_of_accounts_is_202_and_the_qr_stays_the_old_one_until_a_second_person_approves(client):
@@ -69,11 +71,11 @@ def test_patch_of_accounts_is_202_and_the_qr_stays_the_old_one_until_a_second_pe
     assert _qr(client) == [_payload(OLD)]
     assert client.get("/api/merchants/A-12").json()["onboarding"]["card_reprint_needed"] is False
 
-    own = _problem(client.post(f"/api/account-changes/{change['id']}/approve", headers=_as("lan")), 409)
+    own = _problem(client.post(f"/api/account-changes/{change['id']}/approve", headers=_as(client, "lan")), 409)
     assert "the same person cannot approve their own change" in own["detail"]
     assert _qr(client) == [_payload(OLD)]
 
-    approved = client.post(f"/api/account-changes/{change['id']}/approve", headers=_as("tuan"))
+    approved = client.post(f"/api/account-changes/{change['id']}/approve", headers=_as(client, "tuan"))
     assert approved.status_code == 200, approved.text
     assert (approved.json()["state"], approved.json()["decided_by"]) == ("approved", "tuan")
     assert _qr(client) == [_payload(NEW)]
@@ -86,7 +88,7 @@ def test_patch_of_accounts_is_202_and_the_qr_stays_the_old_one_until_a_second_pe
     # A card issued again shows the new account: the reprint flag goes.
     assert client.get("/api/merchants/A-12/card.png").status_code == 200
     assert client.get("/api/merchants/A-12").json()["onboarding"]["card_reprint_needed"] is False
-    _problem(client.post(f"/api/account-changes/{change['id']}/approve", headers=_as("hoa")), 409)
+    _problem(client.post(f"/api/account-changes/{change['id']}/approve", headers=_as(client, "hoa")), 409)
 
 
 def test_patch_without_a_change_of_accounts_is_200_as_before(client):
@@ -109,13 +111,13 @@ def test_list_read_reject_and_errors(client):
         (first["id"], "superseded"),
     ]
     assert client.get(f"/api/account-changes/{first['id']}").json()["state"] == "superseded"
-    _problem(client.post(f"/api/account-changes/{first['id']}/approve", headers=_as("tuan")), 409)
+    _problem(client.post(f"/api/account-changes/{first['id']}/approve", headers=_as(client, "tuan")), 409)
     _problem(client.get("/api/account-changes/4242"), 404)
-    _problem(client.post("/api/account-changes/4242/approve", headers=_as("tuan")), 404)
+    _problem(client.post("/api/account-changes/4242/approve", headers=_as(client, "tuan")), 404)
     _problem(client.get("/api/account-changes", params={"state": "maybe"}), 422)
 
     rejected = client.post(
-        f"/api/account-changes/{second['id']}/reject", json={"reason": "Chưa xác nhận"}, headers=_as("tuan")
+        f"/api/account-changes/{second['id']}/reject", json={"reason": "Chưa xác nhận"}, headers=_as(client, "tuan")
     )
     assert rejected.status_code == 200, rejected.text
     assert (rejected.json()["state"], rejected.json()["reason"]) == ("rejected", "Chưa xác nhận")
@@ -134,10 +136,10 @@ def test_the_office_page_shows_old_and_new_and_approves_by_form(client):
     assert f'action="{PAGE}/{change["id"]}/duyet"' in html
     assert f'action="{PAGE}/{change["id"]}/tu-choi"' in html
 
-    own = client.post(f"{PAGE}/{change['id']}/duyet", headers=_as("lan"), follow_redirects=False)
+    own = client.post(f"{PAGE}/{change['id']}/duyet", headers=_as(client, "lan"), follow_redirects=False)
     assert own.status_code == 409
     assert "Người đề nghị không thể tự duyệt" in own.text
-    done = client.post(f"{PAGE}/{change['id']}/duyet", headers=_as("tuan"), follow_redirects=False)
+    done = client.post(f"{PAGE}/{change['id']}/duyet", headers=_as(client, "tuan"), follow_redirects=False)
     assert done.status_code == 303
     assert done.headers["location"] == f"{PAGE}?done={change['id']}&outcome=approved"
     after = client.get(done.headers["location"]).text
@@ -153,8 +155,8 @@ def test_the_page_rejects_with_a_reason(client):
     _register(client)
     change = _change_accounts(client).json()["pending_change"]
     url = f"{PAGE}/{change['id']}/tu-choi"
-    assert client.post(url, data={"reason": ""}, headers=_as("tuan"), follow_redirects=False).status_code == 422
-    done = client.post(url, data={"reason": "Sai số tài khoản"}, headers=_as("tuan"), follow_redirects=False)
+    assert client.post(url, data={"reason": ""}, headers=_as(client, "tuan"), follow_redirects=False).status_code == 422
+    done = client.post(url, data={"reason": "Sai số tài khoản"}, headers=_as(client, "tuan"), follow_redirects=False)
     assert done.status_code == 303
     assert client.get(f"/api/account-changes/{change['id']}").json()["reason"] == "Sai số tài khoản"
 
@@ -165,6 +167,7 @@ def client_without_approval(database_url):
 
     settings = make_settings(database_url, account_change_approval="off")
     with TestClient(app=create_app(settings)) as test_client:
+        test_client.headers.update(bearer(settings))
         yield test_client
 
 
