@@ -158,11 +158,11 @@ def _per_stall(as_of: dt.date, window: int, by: GroupBy | None, timezone: str, d
 
     - SQLite looks activity up stall by stall through the rollup's primary key (stall_id, day): an
       EXISTS stops at the first counted day, "regular" at the 8th, so a window costs a few index
-      probes per stall rather than a scan of every stall-day in it (a grouped scan: ~3 s, probes:
-      ~0.3 s). Lookups run only for trading stalls (CASE evaluates lazily).
-    - PostgreSQL pays ~20 µs per correlated sub-plan call, so there one grouped scan of the longest
-      window is joined to the stalls instead (probes: ~2 s, scan: ~0.3 s, an index-only scan of
-      the covering index on (day, stall_id, receipts, value)).
+      probes per stall rather than a scan of every stall-day in it (the probes are an order of
+      magnitude faster there). Lookups run only for trading stalls (CASE evaluates lazily).
+    - PostgreSQL pays a fixed cost per correlated sub-plan call, so there one grouped scan of the
+      longest window is joined to the stalls instead (an index-only scan of the covering index on
+      (day, stall_id, receipts, value), several times faster than the probes there).
 
     MATERIALIZED keeps each value from being recomputed in every aggregate that uses it.
     """

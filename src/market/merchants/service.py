@@ -201,6 +201,11 @@ def _filter_clause(filters: StallFilter) -> sa.ColumnElement[bool] | None:
     return sa.and_(*clauses) if clauses else None
 
 
+def zones(conn: Connection) -> list[str]:
+    """The zones that have stalls, in order (the registry's filter offers them)."""
+    return [str(z) for z in conn.scalars(sa.select(stalls.c.zone).distinct().order_by(stalls.c.zone))]
+
+
 def list_stalls(conn: Connection, filters: StallFilter, *, include_national_id: bool = False) -> StallPage:
     """A page of stalls matching ``filters``, ordered by code, with the total count.
 

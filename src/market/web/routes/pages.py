@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
@@ -36,7 +35,6 @@ from market.merchants import service
 from market.merchants.schemas import StallOut
 from market.merchants.stall_codes import normalize_stall_code
 from market.merchants.stall_ops import stall_row_id
-from market.merchants.store import stalls
 from market.reconcile.ledger import review_queue as review
 from market.reconcile.ledger.receipts import day_total, latest_receipt_id, recent_receipts
 from market.web.auth.rules import PUBLIC, StallFrom, needs, principal_of
@@ -186,10 +184,6 @@ async def live_page(
 # --- management -----------------------------------------------------------------------------
 
 
-def _zones(conn: Connection) -> list[str]:
-    return [str(z) for z in conn.scalars(sa.select(stalls.c.zone).distinct().order_by(stalls.c.zone))]
-
-
 @get("/quan-ly/sap", include_in_schema=False, opt=needs(Permission.REGISTRY_READ))
 async def manage_stalls(
     request: Request[Any, Any, Any],
@@ -215,7 +209,7 @@ async def manage_stalls(
         offset=(number - 1) * PAGE_SIZE,
     )
     chosen = {"q": q, "zone": zone, "category": category, "status": status, "onboarding": onboarding}
-    zones = await _read(engine, _zones)
+    zones = await _read(engine, service.zones)
     try:
         result = stalls_for(page.principal, await _read(engine, lambda c: service.list_stalls(c, filters)))
     except InvalidInputError as exc:
