@@ -5,8 +5,8 @@ Run:
     .venv/bin/python benchmarks/bench_matching.py --profile        # plus a cProfile of the core
 
 The book holds 100,000 open intents over 120 stalls. The notifications are a market's mix, every
-memo but one shape in eight wrapped the way a real bank wraps it (``shared/reference/memo-patterns.md``
-§1: Vietcombank, BIDV, nested BIDV+Vietcombank, MB, SePay ``CT DEN``, ACB, NAPAS ``IBFT``):
+memo but one shape in eight wrapped the way a real bank wraps it (Vietcombank, BIDV, nested
+BIDV+Vietcombank, MB, SePay ``CT DEN``, ACB, NAPAS ``IBFT``):
 
 * 45 % static-QR sales (money into a stall's own account, the payer's name and words, no code);
 * 40 % dynamic-QR payments carrying the code, of which 40 % mangled (20 % lower-cased, 10 % split
