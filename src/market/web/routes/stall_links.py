@@ -7,13 +7,15 @@ revoke them all (which signs the holder's phones out). ``POST /quan-ly/sap/{stal
 from __future__ import annotations
 
 import base64
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from litestar import Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from market.access.links import create_link, link_path, revoke_links
@@ -28,6 +30,15 @@ from market.web.page_context import Page
 __all__ = ["ROUTES"]
 
 _ACCESS = needs(Permission.STALL_LINKS_MANAGE)
+T = TypeVar("T")
+
+
+async def _write(engine: AsyncEngine, call: Callable[[Connection], T]) -> T:
+    """``call`` in one write transaction (on SQLite taking the write lock at BEGIN)."""
+    async with engine.connect() as conn:
+        await conn.execution_options(sqlite_immediate=True)
+        async with conn.begin():
+            return await conn.run_sync(call)
 
 
 def _base_url(request: Request[Any, Any, Any], settings: Settings) -> str:
@@ -45,10 +56,7 @@ async def make_link(
     actor = require(principal_of(request), Permission.STALL_LINKS_MANAGE).actor
     page = Page(request, settings)
     try:
-        async with engine.connect() as conn:
-            await conn.execution_options(sqlite_immediate=True)
-            async with conn.begin():
-                info, token = await conn.run_sync(lambda c: create_link(c, stall, actor=actor))
+        info, token = await _write(engine, lambda c: create_link(c, stall, actor=actor))
     except NotFoundError:
         return page.not_found(stall)
     url = _base_url(request, settings) + link_path(token)
@@ -70,10 +78,7 @@ async def revoke_link(
     actor = require(principal_of(request), Permission.STALL_LINKS_MANAGE).actor
     page = Page(request, settings)
     try:
-        async with engine.connect() as conn:
-            await conn.execution_options(sqlite_immediate=True)
-            async with conn.begin():
-                count = await conn.run_sync(lambda c: revoke_links(c, stall, actor=actor))
+        count = await _write(engine, lambda c: revoke_links(c, stall, actor=actor))
     except NotFoundError:
         return page.not_found(stall)
     return page.render("stall_link.html.j2", code=normalize_stall_code(stall), revoked=count)
