@@ -1,5 +1,6 @@
 """The stall's QR, card and print sheet over HTTP, on SQLite and PostgreSQL: each image scans back
-to the stall's default account, repeats are 304s, a card download records "QR issued" once."""
+to the stall's default account, repeats are 304s; a download records nothing, the office's POST
+records "QR issued" once."""
 
 from __future__ import annotations
 
@@ -133,20 +134,24 @@ def test_etag_follows_what_is_drawn(client, stall_a12):
         assert _read_back(route, response.content) == [static_payload(account_number(99))]
 
 
-def test_card_download_records_qr_issued_once_with_history(client, engine, stall_a12):
-    for route in ("qr.png", "qr.svg"):
-        client.get(f"/api/merchants/A-12/{route}")
+def test_the_office_records_qr_issued_once_with_history(client, engine, stall_a12):
+    # Issue 20: a download used to record "QR issued"; now only the office's POST does.
+    for route in ROUTES:
+        assert client.get(f"/api/merchants/A-12/{route}", headers=bearer(engine, "lan", "office")).status_code == 200
     stall = client.get("/api/merchants/A-12").json()
-    assert stall["onboarding"]["qr_issued_on"] is None  # a bare QR is not a card handed out
+    assert stall["onboarding"]["qr_issued_on"] is None  # a download is not a card handed out
 
-    first = client.get("/api/merchants/A-12/card.png", headers=bearer(engine, "lan", "office"))
+    first = client.post("/api/merchants/A-12/qr-issued", headers=bearer(engine, "lan", "office"))
+    assert first.status_code == 200, first.text
+    assert first.json() == {"recorded": ["A-12"]}
     stall = client.get("/api/merchants/A-12").json()
     assert stall["onboarding"]["qr_issued_on"] == today_in_vietnam().isoformat()
     assert stall["onboarding"]["state"] == "qr_issued"
 
-    client.get("/api/merchants/A-12/card.png", headers={"If-None-Match": first.headers["etag"]})
-    client.get("/api/merchants/A-12/card.pdf", headers=bearer(engine, "tam", "office"))
-    client.get("/api/merchants/A-12/card.png", params={"amount": 20000})
+    again = client.post("/api/merchants/a12/qr-issued", headers=bearer(engine, "tam", "office"))
+    assert again.json() == {"recorded": []}
+    listed = client.post("/api/cards/issued", json={"stalls": ["A-12"]}, headers=bearer(engine, "tam", "office"))
+    assert listed.json() == {"recorded": []}
     with engine.connect() as conn:
         (entry,) = qr_issued_entries(conn, "A-12")
     assert (entry.actor, entry.old, entry.new) == ("lan", None, today_in_vietnam().isoformat())
@@ -156,6 +161,7 @@ def test_an_earlier_issue_date_is_kept(client, engine):
     with engine.begin() as conn:
         add_stall(conn, "B-03", qr_issued_on="2024-10-08")
     assert client.get("/api/merchants/B-03/card.pdf").status_code == 200
+    assert client.post("/api/merchants/B-03/qr-issued").json() == {"recorded": []}
     assert client.get("/api/merchants/B-03").json()["onboarding"]["qr_issued_on"] == "2024-10-08"
     with engine.connect() as conn:
         assert qr_issued_entries(conn, "B-03") == []
@@ -216,6 +222,12 @@ def test_print_sheet_of_a_zone_in_walking_order(client, engine):
     assert len(pages) == 2
     walking = [5, 2, 3, 1, 4]  # Dãy 1, Dãy 2 (A-02, A-03), Dãy 10, then the stall without a row
     assert [code for page in pages for code in scan(page)] == [static_payload(account_number(n)) for n in walking]
+    items = client.get("/api/merchants").json()["items"]
+    assert all(item["onboarding"]["qr_issued_on"] is None for item in items)  # printing records nothing
+    # Issue 20: the sheet used to record its stalls; the office now posts them once handed out.
+    printed = [f"A-0{n}" for n in walking]
+    recorded = client.post("/api/cards/issued", json={"stalls": printed}, headers=bearer(engine, "office", "office"))
+    assert recorded.json() == {"recorded": ["A-01", "A-02", "A-03", "A-04", "A-05"]}
     issued = {item["code"]: item["onboarding"]["qr_issued_on"] for item in client.get("/api/merchants").json()["items"]}
     today = today_in_vietnam().isoformat()
     assert issued == {
@@ -235,3 +247,25 @@ def test_print_sheet_of_listed_stalls_refuses_one_that_has_left(client, engine):
     _problem(client.get("/api/cards.pdf", params={"zone": "Q"}), 404)
     (page,) = pdf_pages(client.get("/api/cards.pdf", params={"stall": "A-01"}).content, dpi=150)
     assert scan(page) == [static_payload(account_number(1))]
+
+
+def test_recording_issued_cards_is_all_or_nothing_and_for_the_office(client, engine):
+    with engine.begin() as conn:
+        add_stall(conn, "A-01", n=1)
+    _problem(client.post("/api/cards/issued", json={"stalls": ["A-01", "Z-09"]}), 404)
+    _problem(client.post("/api/merchants/Z-09/qr-issued"), 404)
+    assert client.get("/api/merchants/A-01").json()["onboarding"]["qr_issued_on"] is None
+    refused = client.post("/api/merchants/A-01/qr-issued", headers=bearer(engine, "xa", "commune"))
+    _problem(refused, 403)
+    assert client.get("/api/merchants/A-01").json()["onboarding"]["qr_issued_on"] is None
+
+
+def test_the_office_stall_page_marks_the_card_issued(client, engine):
+    with engine.begin() as conn:
+        add_stall(conn, "A-01", n=1)
+    page = client.get("/quan-ly/sap/A-01")
+    assert 'action="/quan-ly/sap/A-01/da-cap-qr"' in page.text
+    answer = client.post("/quan-ly/sap/a1/da-cap-qr", follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/quan-ly/sap/A-01")
+    assert client.get("/api/merchants/A-01").json()["onboarding"]["qr_issued_on"] == today_in_vietnam().isoformat()
+    assert client.post("/quan-ly/sap/Z-09/da-cap-qr", follow_redirects=False).status_code == 404

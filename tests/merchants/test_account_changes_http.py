@@ -87,6 +87,9 @@ def test_patch_of_accounts_is_202_and_the_qr_stays_the_old_one_until_a_second_pe
     assert "approved by tuan" in entry["note"]
     # A card issued again shows the new account: the reprint flag goes.
     assert client.get("/api/merchants/A-12/card.png").status_code == 200
+    # A download records nothing (issue 20); the office's POST says the card was handed out.
+    assert client.get("/api/merchants/A-12").json()["onboarding"]["card_reprint_needed"] is True
+    assert client.post("/api/merchants/A-12/qr-issued").status_code == 200
     assert client.get("/api/merchants/A-12").json()["onboarding"]["card_reprint_needed"] is False
     _problem(client.post(f"/api/account-changes/{change['id']}/approve", headers=_as(client, "hoa")), 409)
 

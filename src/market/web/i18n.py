@@ -151,6 +151,7 @@ _MANAGE: _S = {
     "manage.bank_account": ("Có tài khoản ngân hàng", "Has a bank account"),
     "manage.payment_app": ("Có ứng dụng thanh toán", "Has a payment app"),
     "manage.qr_issued_on": ("Ngày cấp mã QR", "QR issued on"),
+    "manage.mark_issued": ("Đã trao thẻ QR", "Mark the card as issued"),
     "manage.qr_displayed": ("Đã niêm yết mã QR", "QR displayed"),
     "manage.reason": ("Lý do chưa dùng", "Reason not using"),
     "manage.links": ("Mã QR và thẻ", "QR and card"),

@@ -6,10 +6,11 @@ text, the renderer's own fingerprint), so a phone that asks again with ``If-None
 304 before anything is drawn. Drawing is CPU-bound Pillow work: it runs in a worker thread so the
 event loop keeps answering webhooks meanwhile.
 
-Downloading a card, or printing a sheet, records "QR issued" on each stall (once: the first date
-stays), attributed to the signed-in principal. The QR alone records nothing: it is not a card a
-stall holder can display. A stall's images need ``STALL_CARD`` on that stall (staff, or the
-stall's own holder); the print sheet ``REGISTRY_WRITE`` (the office).
+Every route here is a GET and changes nothing: downloading a card or printing a sheet does not
+record "QR issued" (a crawler or a link preview would change the commune's indicator); the office
+records it by an explicit POST (:mod:`market.web.routes.card_issue`). A stall's images need
+``STALL_CARD`` on that stall (staff, or the stall's own holder); the print sheet
+``REGISTRY_WRITE`` (the office).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Awaitable, Callable, Collection
-from typing import Annotated, Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import anyio.to_thread
 import msgspec
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, HeaderParameter, QueryParameter
@@ -32,11 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from market.access.roles import Permission
 from market.config import Settings
-from market.formats import local_today
-from market.merchants.service import record_qr_issued
 from market.payments.cards import StallCard, renderer_fingerprint, select_cards, stall_card
 from market.payments.render import CardData, card_pdf, card_png, qr_png, qr_svg, write_sheet
-from market.web.auth.rules import StallFrom, needs, principal_of
+from market.web.auth.rules import StallFrom, needs
 
 __all__ = ["ROUTES"]
 
@@ -57,25 +56,9 @@ Content = Annotated[
 IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)]
 
 
-def _actor(request: Request[Any, Any, Any]) -> str:
-    principal = principal_of(request)
-    # The guard let the request in only signed in; "system" is never reached in practice.
-    return principal.actor if principal is not None else "system"
-
-
 async def _read(engine: AsyncEngine, call: Callable[[Connection], T]) -> T:
     async with engine.connect() as conn:
         return await conn.run_sync(call)
-
-
-async def _record_issued(engine: AsyncEngine, settings: Settings, codes: Collection[str], actor: str) -> None:
-    # Its own short write transaction: on SQLite it takes the write lock at BEGIN (db.py ``_on_begin``)
-    # so two downloads queue instead of failing on lock upgrade; committed before the answer.
-    today = local_today(settings.timezone)
-    async with engine.connect() as conn:
-        await conn.execution_options(sqlite_immediate=True)
-        async with conn.begin():
-            await conn.run_sync(lambda c: record_qr_issued(c, codes, actor, today))
 
 
 def _etag(kind: str, drawn_from: bytes) -> str:
@@ -144,7 +127,6 @@ async def _card(
     stall: str,
     amount: int | None,
     content: str | None,
-    actor: str,
     if_none_match: str | None,
     *,
     pdf: bool,
@@ -155,8 +137,6 @@ async def _card(
     if _matches(if_none_match, etag):
         return _not_modified(etag)
     body = await anyio.to_thread.run_sync(lambda: card_pdf(card) if pdf else card_png(card))
-    if found.qr_issued_on is None:
-        await _record_issued(engine, settings, [card.stall_code], actor)
     filename = f"the-{card.stall_code}{_suffix(card)}.{'pdf' if pdf else 'png'}"
     return Response(body, media_type=PDF if pdf else PNG, headers=_headers(etag, filename))
 
@@ -184,10 +164,9 @@ def _qr_route(ext: str, media_type: str, summary: str, doc: str) -> HTTPRouteHan
 
 
 def _card_route(ext: str, media_type: str, summary: str, doc: str) -> HTTPRouteHandler:
-    """The handler of ``card.<ext>``: the card, whose first download records "QR issued"."""
+    """The handler of ``card.<ext>``: the card, which records nothing."""
 
     async def handler(
-        request: Request[Any, Any, Any],
         engine: NamedDependency[AsyncEngine],
         settings: NamedDependency[Settings],
         stall: FromPath[str],
@@ -195,8 +174,7 @@ def _card_route(ext: str, media_type: str, summary: str, doc: str) -> HTTPRouteH
         content: Content = None,
         if_none_match: IfNoneMatch = None,
     ) -> Response[bytes]:
-        actor = _actor(request)
-        return await _card(engine, settings, stall, amount, content, actor, if_none_match, pdf=ext == "pdf")
+        return await _card(engine, settings, stall, amount, content, if_none_match, pdf=ext == "pdf")
 
     return _route(handler, f"card.{ext}", summary, media_type, doc)
 
@@ -229,13 +207,13 @@ stall_qr_svg = _qr_route(
     "The VietQR of the stall's default account as one vector path, sized in millimetres.",
 )
 stall_card_png = _card_route(
-    "png", PNG, "The stall's card as PNG", 'The stall\'s A6 card, 300 dpi PNG; the first download records "QR issued".'
+    "png", PNG, "The stall's card as PNG", "The stall's A6 card, 300 dpi PNG (records nothing)."
 )
 stall_card_pdf = _card_route(
     "pdf",
     PDF,
     "The stall's card as PDF",
-    'The stall\'s A6 card as a one-page PDF; the first download records "QR issued".',
+    "The stall's A6 card as a one-page PDF (records nothing).",
 )
 
 
@@ -247,7 +225,6 @@ stall_card_pdf = _card_route(
     opt=needs(Permission.REGISTRY_WRITE),
 )
 async def print_sheet(
-    request: Request[Any, Any, Any],
     engine: NamedDependency[AsyncEngine],
     settings: NamedDependency[Settings],
     zone: Annotated[str | None, QueryParameter(required=False, description="A zone, e.g. B")] = None,
@@ -257,7 +234,8 @@ async def print_sheet(
     market (stalls that have left excepted), a zone, listed stalls, or a zone plus listed stalls.
 
     Stalls of the zone or market without an account are left out and listed in the
-    ``X-Skipped-Stalls`` header. Every printed stall gets "QR issued" recorded (first time only).
+    ``X-Skipped-Stalls`` header. Nothing is recorded: ``POST /api/cards/issued`` records the
+    sheet's stalls as issued once they are handed out.
     """
     name, codes = settings.market_name, stall or []
     selection = await _read(engine, lambda c: select_cards(c, market_name=name, zone=zone, codes=codes))
@@ -268,7 +246,6 @@ async def print_sheet(
         return out.getvalue()
 
     body = await anyio.to_thread.run_sync(draw)
-    await _record_issued(engine, settings, [card.stall_code for card in selection.cards], _actor(request))
     headers = {"Cache-Control": "no-store", "Content-Disposition": f'inline; filename="{_sheet_name(zone)}"'}
     if selection.without_account:
         headers["X-Skipped-Stalls"] = ", ".join(selection.without_account)
