@@ -7,39 +7,21 @@ Headless Chromium has no audio, so ``speechSynthesis.speak`` is replaced before 
 recorder of what would have been said, and in which language.
 """
 
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from web_pages_helpers import add_receipt, add_review_item, add_stall
 
+from browser import ARGS, CHROMIUM, MARKS
 from credentials import holder_link, staff_session
 from server_process import free_port, serve, stop
 
-CHROMIUM = Path("/usr/bin/chromium")
-# CI installs Chromium and sets MARKET_TEST_REQUIRE_BROWSER: there a missing browser fails, never skips.
-if not CHROMIUM.exists() and os.environ.get("MARKET_TEST_REQUIRE_BROWSER"):
-    raise RuntimeError("MARKET_TEST_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install chromium)"),
-]
+pytestmark = MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {"width": 360, "height": 740}
 RECORD_SPEECH = """
 window.__spoken = [];

@@ -16,27 +16,19 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import httpx
 import pytest
 from web_pages_helpers import add_stall
 
+from browser import ARGS, CHROMIUM, MARKS
 from credentials import PASSWORD, add_staff
 from server_process import free_port, serve, stop
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists() and os.environ.get("MARKET_TEST_REQUIRE_BROWSER"):
-    raise RuntimeError("MARKET_TEST_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install chromium)"),
-]
+pytestmark = MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 COOKIE = "market_session"
 
 
